@@ -1,0 +1,54 @@
+# Every target sets itself up: a fresh clone needs only python3 (3.11+) and make.
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+# The full Kraken history that `make bench` trains on; the project ships only a slice of it.
+MARKET_DATA ?= ../shared/data/kraken
+KIND_CLUSTER ?= krakenops
+
+.PHONY: setup demo test lint typecheck unit bench e2e images clean
+
+setup: $(VENV)/.synced
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --quiet
+	touch $@
+
+demo: setup
+	$(BIN)/krakenops demo
+
+test: lint typecheck unit
+
+lint: setup
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/ruff check --quiet .
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest -q
+
+bench: setup
+	KRAKENOPS_BENCH_DATA=$(MARKET_DATA) $(BIN)/python -m bench
+
+# Needs docker, kind and helm on the user's machine: builds both images, loads them into a kind
+# cluster, installs the paper and live releases and runs the end-to-end suite against it.
+images:
+	docker build -f Dockerfile.trader -t krakenops-trader:0.1.0 .
+	docker build -f Dockerfile.trainer -t krakenops-trainer:0.1.0 .
+
+e2e: setup images
+	kind get clusters | grep -qx $(KIND_CLUSTER) || kind create cluster --name $(KIND_CLUSTER)
+	kind load docker-image --name $(KIND_CLUSTER) krakenops-trader:0.1.0 krakenops-trainer:0.1.0
+	KRAKENOPS_E2E_CONTEXT=kind-$(KIND_CLUSTER) $(BIN)/pytest -q tests/e2e
+
+clean:
+	rm -rf $(VENV) $(TOOLS) build .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""krakenops core component."""

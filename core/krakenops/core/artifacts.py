@@ -1,0 +1,272 @@
+"""The artifact store: the seed's directory layout on a filesystem root, with integrity and isolation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from krakenops.core.atomic import append_jsonl, fsync_dir, read_jsonl, write_atomic
+from krakenops.core.config import ArtifactSettings
+from krakenops.core.records import (
+    ApprovedPointer,
+    AuditRecord,
+    CandidateMetadata,
+    CandidateMetrics,
+    RegistryRecord,
+    ValidationReport,
+)
+from pydantic import BaseModel, ValidationError
+
+__all__ = [
+    "ArtifactError",
+    "ArtifactStore",
+    "Candidate",
+    "IntegrityError",
+    "IsolationError",
+    "check_isolation",
+]
+
+_MANIFEST = "sha256.txt"
+_R = TypeVar("_R", bound=BaseModel)
+
+
+class ArtifactError(RuntimeError):
+    """An artifact is missing or unreadable; the message names the file."""
+
+
+class IntegrityError(ArtifactError):
+    """A candidate's files do not match its sha256 manifest."""
+
+
+class IsolationError(ArtifactError):
+    """An artifact path contains a marker that belongs to another system."""
+
+
+def check_isolation(paths: Mapping[str, Path], forbidden: tuple[str, ...]) -> None:
+    """Refuse to start when any path contains a forbidden marker (the seed's isolation guard)."""
+    for label, path in paths.items():
+        text = str(path.absolute()).lower()
+        for marker in forbidden:
+            if marker.lower() in text:
+                raise IsolationError(f"{label} {path} contains the forbidden marker {marker!r}")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A registered candidate directory whose files matched its manifest when it was opened."""
+
+    model_id: str
+    path: Path
+    sha256: str
+    metadata: CandidateMetadata
+    metrics: CandidateMetrics
+
+    @property
+    def model_file(self) -> Path:
+        return self.path / self.metadata.model_file
+
+
+class ArtifactStore:
+    """Every file the system keeps, laid out as the seed describes under one root."""
+
+    def __init__(self, settings: ArtifactSettings, env_id: str) -> None:
+        self.settings = settings
+        self.env_id = env_id
+        root, scope = Path(settings.root), settings.scope
+        self.artifacts = root / "artifacts" / scope
+        self.models = self.artifacts / "models"
+        self.candidates = self.models / "candidates"
+        self.validations = self.models / "validations"
+        self.approvals_log = self.models / "approvals.jsonl"
+        self.registry_log = self.models / "registry.jsonl"
+        # Candidates are shared between environments; each environment has its own pointer.
+        self.pointer_dir = self.models / "approved" / env_id
+        self.pointer = self.pointer_dir / "approved_model.json"
+        self.previous_pointer = self.pointer_dir / "approved_model.prev.json"
+        self.logs = root / "logs" / scope / env_id
+        self.datasets = root / "datasets" / scope / "training"
+        self.ledger = root / "ledger" / scope / env_id
+
+    def roots(self) -> dict[str, Path]:
+        return {
+            "artifact root": self.artifacts,
+            "log root": self.logs,
+            "dataset root": self.datasets,
+            "ledger root": self.ledger,
+        }
+
+    def verify_isolation(self) -> None:
+        check_isolation(self.roots(), self.settings.forbidden_markers)
+
+    def ensure_layout(self) -> None:
+        for path in (self.candidates, self.validations, self.pointer_dir, self.logs, self.datasets):
+            path.mkdir(parents=True, exist_ok=True)
+        (self.ledger / "positions").mkdir(parents=True, exist_ok=True)
+        (self.ledger / "trades").mkdir(parents=True, exist_ok=True)
+
+    # candidates
+
+    def write_candidate(
+        self,
+        metadata: CandidateMetadata,
+        metrics: CandidateMetrics,
+        files: Mapping[str, bytes],
+    ) -> Candidate:
+        """Write a candidate whole or not at all: a temporary directory, fsynced, then renamed."""
+        final = self.candidates / metadata.model_id
+        if final.exists():
+            raise ArtifactError(f"candidate {metadata.model_id} already exists")
+        self.candidates.mkdir(parents=True, exist_ok=True)
+        staging = self.candidates / f".staging-{metadata.model_id}-{uuid.uuid4().hex[:8]}"
+        staging.mkdir()
+        try:
+            contents = dict(files)
+            contents["metadata.json"] = _dump(metadata)
+            contents["metrics.json"] = _dump(metrics)
+            for name, data in contents.items():
+                _write_synced(staging / name, data)
+            manifest = "".join(
+                f"{hashlib.sha256(data).hexdigest()}  {name}\n"
+                for name, data in sorted(contents.items())
+            )
+            _write_synced(staging / _MANIFEST, manifest.encode())
+            fsync_dir(staging)
+            os.rename(staging, final)
+            fsync_dir(self.candidates)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return self.open_candidate(metadata.model_id)
+
+    def candidate_ids(self) -> list[str]:
+        if not self.candidates.is_dir():
+            return []
+        return sorted(p.name for p in self.candidates.iterdir() if p.name.startswith("model_"))
+
+    def candidate_sha256(self, model_id: str) -> str:
+        """The candidate's digest: the sha256 of its manifest, which names every file's sha256."""
+        manifest = self.candidates / model_id / _MANIFEST
+        if not manifest.is_file():
+            raise ArtifactError(f"candidate {model_id} has no {_MANIFEST} at {manifest}")
+        return hashlib.sha256(manifest.read_bytes()).hexdigest()
+
+    def verify_candidate(self, model_id: str) -> str:
+        """Check every file against the manifest; return the candidate digest or raise."""
+        directory = self.candidates / model_id
+        digest = self.candidate_sha256(model_id)
+        listed: set[str] = set()
+        for line in (directory / _MANIFEST).read_text().splitlines():
+            expected, _, name = line.partition("  ")
+            listed.add(name)
+            target = directory / name
+            if not target.is_file():
+                raise IntegrityError(f"candidate {model_id}: {name} is missing")
+            if sha256_file(target) != expected:
+                raise IntegrityError(f"candidate {model_id}: {name} does not match its sha256")
+        present = {p.name for p in directory.iterdir()} - {_MANIFEST}
+        if present - listed:
+            raise IntegrityError(f"candidate {model_id}: unlisted files {sorted(present - listed)}")
+        return digest
+
+    def open_candidate(self, model_id: str, expected_sha256: str | None = None) -> Candidate:
+        """Verify and read a candidate; a digest other than `expected_sha256` is refused."""
+        digest = self.verify_candidate(model_id)
+        if expected_sha256 is not None and digest != expected_sha256:
+            raise IntegrityError(
+                f"candidate {model_id}: sha256 {digest} differs from the expected {expected_sha256}"
+            )
+        directory = self.candidates / model_id
+        return Candidate(
+            model_id=model_id,
+            path=directory,
+            sha256=digest,
+            metadata=_load(directory / "metadata.json", CandidateMetadata),
+            metrics=_load(directory / "metrics.json", CandidateMetrics),
+        )
+
+    # validation reports
+
+    def validation_path(self, model_id: str) -> Path:
+        return self.validations / f"{model_id}.json"
+
+    def write_validation(self, report: ValidationReport) -> Path:
+        path = self.validation_path(report.model_id)
+        write_atomic(path, _dump(report))
+        return path
+
+    def read_validation(self, model_id: str) -> ValidationReport | None:
+        path = self.validation_path(model_id)
+        return _load(path, ValidationReport) if path.exists() else None
+
+    # pointers
+
+    def read_pointer(self) -> ApprovedPointer | None:
+        return _load(self.pointer, ApprovedPointer) if self.pointer.exists() else None
+
+    def read_previous_pointer(self) -> ApprovedPointer | None:
+        path = self.previous_pointer
+        return _load(path, ApprovedPointer) if path.exists() else None
+
+    def write_pointer(self, pointer: ApprovedPointer) -> None:
+        write_atomic(self.pointer, _dump(pointer))
+
+    def write_previous_pointer(self, pointer: ApprovedPointer | None) -> None:
+        if pointer is None:
+            self.previous_pointer.unlink(missing_ok=True)
+            fsync_dir(self.pointer_dir)
+        else:
+            write_atomic(self.previous_pointer, _dump(pointer))
+
+    # append-only logs
+
+    def append_audit(self, record: AuditRecord) -> None:
+        append_jsonl(self.approvals_log, record.model_dump(mode="json"))
+
+    def audit_records(self) -> Iterator[AuditRecord]:
+        for raw in read_jsonl(self.approvals_log):
+            yield AuditRecord.model_validate(raw)
+
+    def append_registry(self, record: RegistryRecord) -> None:
+        append_jsonl(self.registry_log, record.model_dump(mode="json"))
+
+    def registry_records(self) -> Iterator[RegistryRecord]:
+        for raw in read_jsonl(self.registry_log):
+            yield RegistryRecord.model_validate(raw)
+
+
+def _dump(record: BaseModel) -> bytes:
+    return (json.dumps(record.model_dump(mode="json"), indent=2, sort_keys=True) + "\n").encode()
+
+
+def _load(path: Path, schema: type[_R]) -> _R:
+    try:
+        return schema.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise ArtifactError(f"{path} does not exist") from None
+    except ValidationError as error:
+        fields = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'document'}: {e['msg']}" for e in error.errors()
+        )
+        raise ArtifactError(f"{path} is not a valid {schema.__name__}: {fields}") from None
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())

@@ -1,0 +1,72 @@
+"""Core subcommands: `verify` prints the start-up banner, `window` shows the coming windows."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from krakenops.core.clock import ManualClock, SystemClock, utc
+from krakenops.core.config import ConfigError, EnvironmentConfig, load_config
+from krakenops.core.verify import render, verify_startup
+
+__all__ = ["load_for_cli", "verify_command", "window_command"]
+
+
+def load_for_cli(config: str, root: str | None) -> EnvironmentConfig:
+    """Load `config`, with the artifact root replaced when `--root` is given."""
+    loaded = load_config(config)
+    return loaded.with_root(Path(root)) if root else loaded
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, help="TradingEnvironment YAML file")
+    parser.add_argument("--root", help="artifact root to use instead of the one in the file")
+    parser.add_argument("--at", help="evaluate at this UTC instant (ISO 8601) instead of now")
+
+
+def _clock(at: str | None) -> SystemClock | ManualClock:
+    return ManualClock(utc(datetime.fromisoformat(at))) if at else SystemClock()
+
+
+def verify_command(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="krakenops verify", description=verify_command.__doc__)
+    _common(parser)
+    args = parser.parse_args(argv)
+    try:
+        config = load_for_cli(args.config, args.root)
+    except ConfigError as error:
+        print(f"krakenops verify: {error}", file=sys.stderr)
+        return 2
+    result = verify_startup(config, _clock(args.at))
+    print(render(result))
+    return 0 if result.passed else 1
+
+
+def window_command(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="krakenops window", description="Show coming windows.")
+    _common(parser)
+    parser.add_argument("--count", type=int, default=3, help="how many windows to list")
+    args = parser.parse_args(argv)
+    try:
+        config = load_for_cli(args.config, args.root)
+    except ConfigError as error:
+        print(f"krakenops window: {error}", file=sys.stderr)
+        return 2
+    window = config.spec.downtime.window()
+    now = _clock(args.at).now()
+    status = window.status(now)
+    print(
+        f"{config.env_id}: {status.phase.value} at {now:%Y-%m-%d %H:%M} UTC, "
+        f"next transition {status.next_transition:%Y-%m-%d %H:%M} UTC"
+    )
+    cursor = now
+    for _ in range(args.count):
+        opens, closes = window.window_at_or_after(cursor)
+        print(
+            f"  downtime {opens:%Y-%m-%d %H:%M} -> {closes:%Y-%m-%d %H:%M} UTC "
+            f"(window {window.window_id(opens)})"
+        )
+        cursor = closes + timedelta(seconds=1)
+    return 0

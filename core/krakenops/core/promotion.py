@@ -1,0 +1,262 @@
+"""The one promotion service: the CLI and the operator both write the approved pointer through it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from krakenops.core.artifacts import ArtifactError, ArtifactStore, IntegrityError
+from krakenops.core.atomic import exclusive_lock
+from krakenops.core.clock import Clock
+from krakenops.core.records import (
+    Action,
+    ApprovedPointer,
+    AuditRecord,
+    RegistryEvent,
+    RegistryRecord,
+    ValidationReport,
+)
+
+__all__ = [
+    "PromotionOutcome",
+    "PromotionRequest",
+    "PromotionService",
+    "Refusal",
+    "decide",
+]
+
+
+class Refusal(StrEnum):
+    """Why a pointer was not written; each names one unmet condition."""
+
+    CONFIRMATION_MISMATCH = "ConfirmationMismatch"
+    MODEL_ID_REQUIRED = "ModelIdRequired"
+    CANDIDATE_MISSING = "CandidateMissing"
+    CANDIDATE_TAMPERED = "CandidateTampered"
+    VALIDATION_MISSING = "ValidationMissing"
+    VALIDATION_FAILED = "ValidationFailed"
+    SHA256_MISMATCH = "Sha256Mismatch"
+    NO_PREVIOUS_MODEL = "NoPreviousModel"
+
+
+@dataclass(frozen=True)
+class PromotionRequest:
+    """What a ModelPromotion (or the CLI) asks for."""
+
+    action: Action
+    confirm: str | None
+    request_id: str
+    model_id: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class PromotionOutcome:
+    applied: bool
+    refusals: tuple[Refusal, ...] = ()
+    messages: tuple[str, ...] = ()
+    pointer: ApprovedPointer | None = None
+    previous: ApprovedPointer | None = None
+    already_applied: bool = False
+
+    def explain(self) -> str:
+        if self.applied:
+            return f"pointer now names {self.pointer.model_id if self.pointer else '-'}"
+        return "; ".join(self.messages) or "refused"
+
+
+def decide(
+    action: Action,
+    confirm: str | None,
+    validation: ValidationReport | None,
+    candidate_sha256: str | None,
+) -> tuple[Refusal, ...]:
+    """Every unmet condition of a promotion; empty means the pointer may be written.
+
+    `candidate_sha256` is the digest computed from the candidate's files just now, or
+    None when they are missing or do not match their own manifest.
+    """
+    refusals: list[Refusal] = []
+    if confirm != action.confirmation:
+        refusals.append(Refusal.CONFIRMATION_MISMATCH)
+    if action is Action.PROMOTE:
+        if candidate_sha256 is None:
+            refusals.append(Refusal.CANDIDATE_TAMPERED)
+        if validation is None:
+            refusals.append(Refusal.VALIDATION_MISSING)
+        else:
+            if not validation.passed or validation.failures:
+                refusals.append(Refusal.VALIDATION_FAILED)
+            if validation.sha256 is None or validation.sha256 != candidate_sha256:
+                refusals.append(Refusal.SHA256_MISMATCH)
+    return tuple(refusals)
+
+
+@dataclass
+class PromotionService:
+    """Promote and roll back an environment's approved pointer, atomically and with an audit trail."""
+
+    store: ArtifactStore
+    clock: Clock
+    lock_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lock_path = self.store.pointer_dir / ".pointer.lock"
+
+    def execute(self, request: PromotionRequest) -> PromotionOutcome:
+        with exclusive_lock(self.lock_path):
+            current = self.store.read_pointer()
+            if current is not None and current.promotion == request.request_id:
+                # A retry after a crash: the pointer is written; make sure the audit line is too.
+                self._ensure_audit(request, current, self.store.read_previous_pointer())
+                return PromotionOutcome(
+                    True,
+                    pointer=current,
+                    previous=self.store.read_previous_pointer(),
+                    already_applied=True,
+                )
+            if request.action is Action.PROMOTE:
+                return self._promote(request, current)
+            return self._rollback(request, current)
+
+    def _promote(
+        self, request: PromotionRequest, current: ApprovedPointer | None
+    ) -> PromotionOutcome:
+        if not request.model_id:
+            return self._refuse(request, (Refusal.MODEL_ID_REQUIRED,), ["promote needs a model id"])
+        model_id = request.model_id
+        messages: list[str] = []
+        sha: str | None = None
+        try:
+            sha = self.store.verify_candidate(model_id)
+        except IntegrityError as error:
+            messages.append(str(error))
+        except ArtifactError as error:
+            return self._refuse(request, (Refusal.CANDIDATE_MISSING,), [str(error)])
+        validation = self.store.read_validation(model_id)
+        refusals = decide(request.action, request.confirm, validation, sha)
+        if refusals:
+            messages.extend(_explain(r, request, validation, sha) for r in refusals)
+            return self._refuse(request, refusals, messages)
+        assert sha is not None
+        pointer = ApprovedPointer(
+            model_id=model_id,
+            sha256=sha,
+            promoted_at=self.clock.now(),
+            promoted_by=self.store.env_id,
+            candidate_path=str(self.store.candidates / model_id),
+            promotion=request.request_id,
+            reason=request.reason,
+        )
+        # Previous first: a crash between the two writes leaves the old pointer in force.
+        if current is not None:
+            self.store.write_previous_pointer(current)
+        self.store.write_pointer(pointer)
+        self._ensure_audit(request, pointer, current)
+        return PromotionOutcome(True, pointer=pointer, previous=current)
+
+    def _rollback(
+        self, request: PromotionRequest, current: ApprovedPointer | None
+    ) -> PromotionOutcome:
+        refusals = list(decide(request.action, request.confirm, None, None))
+        messages = [_explain(r, request, None, None) for r in refusals]
+        previous = self.store.read_previous_pointer()
+        if previous is None:
+            refusals.append(Refusal.NO_PREVIOUS_MODEL)
+            messages.append(f"{self.store.env_id} has no previous model to roll back to")
+        else:
+            try:
+                self.store.open_candidate(previous.model_id, expected_sha256=previous.sha256)
+            except ArtifactError as error:
+                refusals.append(Refusal.CANDIDATE_TAMPERED)
+                messages.append(f"previous model refused: {error}")
+        if refusals:
+            return self._refuse(request, tuple(refusals), messages)
+        assert previous is not None
+        restored = previous.model_copy(
+            update={
+                "promoted_at": self.clock.now(),
+                "promotion": request.request_id,
+                "reason": request.reason,
+            }
+        )
+        self.store.write_pointer(restored)
+        self.store.write_previous_pointer(None)
+        self._ensure_audit(request, restored, current)
+        return PromotionOutcome(True, pointer=restored, previous=current)
+
+    def _ensure_audit(
+        self, request: PromotionRequest, pointer: ApprovedPointer, replaced: ApprovedPointer | None
+    ) -> None:
+        if any(r.promotion == request.request_id for r in self.store.audit_records()):
+            return
+        now = self.clock.now()
+        self.store.append_audit(
+            AuditRecord(
+                timestamp=now,
+                model_id=pointer.model_id,
+                action=request.action,
+                env=self.store.env_id,
+                reason=request.reason,
+                promotion=request.request_id,
+                from_model=replaced.model_id if replaced else None,
+                to_model=pointer.model_id,
+                sha256=pointer.sha256,
+            )
+        )
+        event = (
+            RegistryEvent.PROMOTED
+            if request.action is Action.PROMOTE
+            else RegistryEvent.ROLLED_BACK
+        )
+        self.store.append_registry(
+            RegistryRecord(
+                timestamp=now,
+                model_id=pointer.model_id,
+                event=event,
+                env=self.store.env_id,
+                details={"promotion": request.request_id},
+            )
+        )
+
+    def _refuse(
+        self, request: PromotionRequest, refusals: tuple[Refusal, ...], messages: list[str]
+    ) -> PromotionOutcome:
+        self.store.append_registry(
+            RegistryRecord(
+                timestamp=self.clock.now(),
+                model_id=request.model_id,
+                event=RegistryEvent.REFUSED,
+                env=self.store.env_id,
+                details={
+                    "promotion": request.request_id,
+                    "action": request.action.value,
+                    "refusals": ",".join(refusals),
+                },
+            )
+        )
+        return PromotionOutcome(False, refusals=refusals, messages=tuple(messages))
+
+
+def _explain(
+    refusal: Refusal, request: PromotionRequest, report: ValidationReport | None, sha: str | None
+) -> str:
+    match refusal:
+        case Refusal.CONFIRMATION_MISMATCH:
+            return (
+                f"confirm is {request.confirm!r}; {request.action.value} needs "
+                f"{request.action.confirmation!r}"
+            )
+        case Refusal.VALIDATION_MISSING:
+            return f"no validation report for {request.model_id}"
+        case Refusal.VALIDATION_FAILED:
+            failed = ", ".join(report.failures) if report else ""
+            return f"validation of {request.model_id} failed: {failed or 'passed is false'}"
+        case Refusal.SHA256_MISMATCH:
+            validated = report.sha256 if report else None
+            return f"validation was for sha256 {validated}, candidate is {sha}"
+        case Refusal.CANDIDATE_TAMPERED:
+            return f"candidate {request.model_id} does not match its sha256 manifest"
+        case _:
+            return refusal.value

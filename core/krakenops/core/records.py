@@ -1,0 +1,157 @@
+"""Schemas of every file in the artifact store: candidate metadata and metrics, reports, pointers, audit."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Action",
+    "ApprovedPointer",
+    "AuditRecord",
+    "CandidateMetadata",
+    "CandidateMetrics",
+    "GateCheck",
+    "ModelId",
+    "RegistryEvent",
+    "RegistryRecord",
+    "Sha256",
+    "ValidationReport",
+    "new_model_id",
+]
+
+_MODEL_ID = re.compile(r"^model_[a-z0-9_]{1,80}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _model_id(value: str) -> str:
+    if not _MODEL_ID.match(value):
+        raise ValueError(f"{value!r} is not a model id (model_ followed by a-z, 0-9, _)")
+    return value
+
+
+def _sha256(value: str) -> str:
+    if not _SHA256.match(value):
+        raise ValueError(f"{value!r} is not a lowercase hex sha256")
+    return value
+
+
+ModelId = Annotated[str, AfterValidator(_model_id)]
+Sha256 = Annotated[str, AfterValidator(_sha256)]
+
+
+def new_model_id(created: datetime, token: str) -> str:
+    """A model id such as `model_20260205_abc123`: sortable by day, unique by token."""
+    return _model_id(f"model_{created:%Y%m%d}_{token.lower()}")
+
+
+class Record(BaseModel):
+    """Base of every stored record: unknown keys are refused, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Action(StrEnum):
+    PROMOTE = "promote"
+    ROLLBACK = "rollback"
+
+    @property
+    def confirmation(self) -> str:
+        """The exact `confirm` text this action requires."""
+        return f"yes-{self.value}"
+
+
+class CandidateMetadata(Record):
+    model_id: ModelId
+    created_at: datetime
+    environment: str = Field(description="The environment that trained it (always a paper one).")
+    feature_schema_version: str
+    feature_names: tuple[str, ...]
+    training_start: datetime
+    training_end: datetime
+    library_versions: dict[str, str]
+    trusted_types: tuple[str, ...] = Field(description="Types skops may construct when loading.")
+    model_file: str = "model.skops"
+
+
+class CandidateMetrics(Record):
+    """The trainer's own out-of-sample figures; validation recomputes its gates independently."""
+
+    oos_sharpe: float
+    max_drawdown: float
+    tail_loss: float
+    annual_turnover: float
+    n_trades: int = 0
+    details: dict[str, float] = Field(default_factory=dict)
+
+
+class GateCheck(Record):
+    name: str
+    value: float | bool
+    threshold: float | bool | None
+    passed: bool
+
+
+class ValidationReport(Record):
+    """The seed's validation file, with the sha256 it was computed for and each check's threshold."""
+
+    model_id: ModelId
+    passed: bool
+    checks: dict[str, float | bool]
+    failures: list[str]
+    sha256: Sha256 | None = Field(None, description="Digest of the candidate that was validated.")
+    validated_at: datetime | None = None
+    gates: list[GateCheck] = Field(default_factory=list)
+    report_path: str | None = None
+
+
+class ApprovedPointer(Record):
+    """`approved_model.json`: the model an environment trades with."""
+
+    model_id: ModelId
+    status: Literal["approved"] = "approved"
+    sha256: Sha256
+    promoted_at: datetime
+    promoted_by: str = Field(description="The environment id the pointer belongs to.")
+    candidate_path: str
+    promotion: str = Field(
+        description="The request that wrote this pointer (ModelPromotion or CLI id)."
+    )
+    reason: str = ""
+
+
+class AuditRecord(Record):
+    """One line of `approvals.jsonl`."""
+
+    timestamp: datetime
+    model_id: ModelId
+    action: Action
+    env: str
+    reason: str = ""
+    promotion: str
+    from_model: ModelId | None = None
+    to_model: ModelId | None = None
+    sha256: Sha256 | None = None
+
+
+class RegistryEvent(StrEnum):
+    CREATED = "created"
+    TRAINING_ABORTED = "training_aborted"
+    VALIDATED = "validated"
+    PROMOTED = "promoted"
+    ROLLED_BACK = "rolled_back"
+    REFUSED = "refused"
+
+
+class RegistryRecord(Record):
+    """One line of `registry.jsonl`: a step in a model's life."""
+
+    timestamp: datetime
+    model_id: ModelId | None
+    event: RegistryEvent
+    env: str
+    details: dict[str, str | float | bool | None] = Field(default_factory=dict)

@@ -1,0 +1,173 @@
+"""Start-up verification: the seed's banner, every line the result of a real check."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from krakenops.core.artifacts import ArtifactError, ArtifactStore, IsolationError
+from krakenops.core.clock import Clock
+from krakenops.core.config import EnvironmentConfig, Mode
+from krakenops.core.universe import Universe
+
+__all__ = ["Check", "Outcome", "Verification", "render", "verify_startup"]
+
+RULE = "=" * 80
+
+
+class Outcome(StrEnum):
+    PASS = "✓"  # noqa: S105 - a check outcome, not a password
+    WARN = "!"
+    FAIL = "✗"
+
+
+@dataclass(frozen=True)
+class Check:
+    outcome: Outcome
+    text: str
+    details: tuple[str, ...] = ()
+
+
+@dataclass
+class Verification:
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.outcome is not Outcome.FAIL for c in self.checks)
+
+    def add(self, outcome: Outcome, text: str, *details: str) -> None:
+        self.checks.append(Check(outcome, text, details))
+
+
+ConnectivityProbe = Callable[[EnvironmentConfig], Check]
+
+
+def simulator_probe(config: EnvironmentConfig) -> Check:
+    """Paper mode trades against the in-process simulator: there is nothing remote to reach."""
+    return Check(Outcome.PASS, "Kraken connectivity: SIMULATOR (paper)")
+
+
+def credentials_probe(config: EnvironmentConfig) -> Check:
+    """Live mode without an exchange client: at least the mounted Secret must hold both keys."""
+    folder = credentials_dir()
+    missing = [n for n in ("api-key", "api-secret") if not _non_empty(folder / n)]
+    if missing:
+        return Check(
+            Outcome.FAIL, f"Kraken connectivity: credentials missing in {folder}: {missing}"
+        )
+    return Check(Outcome.WARN, "Kraken connectivity: credentials present (exchange not contacted)")
+
+
+def default_probe(config: EnvironmentConfig) -> Check:
+    probe = simulator_probe if config.spec.mode is Mode.PAPER else credentials_probe
+    return probe(config)
+
+
+def verify_startup(
+    config: EnvironmentConfig, clock: Clock, probe: ConnectivityProbe | None = None
+) -> Verification:
+    """Run every start-up check in the seed's order; later checks run even after a failure."""
+    result = Verification()
+    spec = config.spec
+    store = ArtifactStore(spec.artifacts, config.env_id)
+    result.add(Outcome.PASS, f"Config loaded: {config.env_id}", f"from {config.source}")
+    result.add(Outcome.PASS, f"Environment: {spec.mode.value}")
+
+    isolated = True
+    try:
+        store.verify_isolation()
+    except IsolationError as error:
+        isolated = False
+        result.add(Outcome.FAIL, f"Artifact isolation violated: {error}")
+    if isolated:
+        writable = _writable(store)
+        if writable is None:
+            result.add(Outcome.PASS, f"Artifact root: {store.artifacts}")
+        else:
+            result.add(
+                Outcome.FAIL, f"Artifact root: {store.artifacts} is not writable: {writable}"
+            )
+        markers = ", ".join(spec.artifacts.forbidden_markers) or "none"
+        result.add(Outcome.PASS, f"Artifact isolation verified (no {markers} paths)")
+
+    try:
+        names = [Universe.resolve(s).rest_pair for s in spec.universe.symbols]
+        result.add(
+            Outcome.PASS,
+            f"Universe: {', '.join(spec.universe.symbols)}",
+            f"pairs {', '.join(names)}",
+        )
+    except KeyError as error:
+        result.add(Outcome.FAIL, f"Universe: {error}")
+
+    window = spec.downtime.window()
+    status = window.status(clock.now())
+    result.add(Outcome.PASS, f"Downtime window: {window.label()}")
+    result.add(
+        Outcome.PASS,
+        f"Trading scheduled: {window.trading_label()} (active), {window.label()} "
+        f"({'training' if spec.mode is Mode.PAPER else 'validation'})",
+        f"now {status.phase.value}, next transition {status.next_transition:%Y-%m-%d %H:%M} UTC",
+    )
+    ml_mode = "TRAINING_ENABLED (paper)" if spec.mode is Mode.PAPER else "INFERENCE_ONLY (live)"
+    result.add(Outcome.PASS, f"ML mode: {ml_mode}")
+    result.checks.append(_approved_model(store))
+    result.checks.append((probe or default_probe)(config))
+    return result
+
+
+def _writable(store: ArtifactStore) -> str | None:
+    try:
+        store.ensure_layout()
+        with tempfile.NamedTemporaryFile(dir=store.artifacts, prefix=".probe-"):
+            pass
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
+
+
+def _approved_model(store: ArtifactStore) -> Check:
+    label = f"Approved model: {store.pointer}"
+    try:
+        pointer = store.read_pointer()
+    except ArtifactError as error:
+        return Check(Outcome.WARN, label, (f"→ Status: UNREADABLE ({error}); rules-only fallback",))
+    if pointer is None:
+        return Check(
+            Outcome.PASS,
+            label,
+            ("→ Status: NOT FOUND (will use rules-only fallback until promoted)",),
+        )
+    try:
+        store.open_candidate(pointer.model_id, expected_sha256=pointer.sha256)
+    except ArtifactError as error:
+        return Check(Outcome.WARN, label, (f"→ Status: REFUSED ({error}); rules-only fallback",))
+    return Check(Outcome.PASS, label, (f"→ Status: {pointer.model_id} (sha256 verified)",))
+
+
+def render(result: Verification) -> str:
+    lines = [RULE, "CRYPTO TRADING SYSTEM STARTUP VERIFICATION", RULE]
+    for check in result.checks:
+        lines.append(f"{check.outcome.value} {check.text}")
+        lines.extend(f"  {detail}" for detail in check.details)
+    if result.passed:
+        lines.append("✓ All checks passed. Ready for trading.")
+    else:
+        failed = sum(c.outcome is Outcome.FAIL for c in result.checks)
+        lines.append(f"✗ {failed} check(s) failed. Not starting.")
+    lines.append(RULE)
+    return "\n".join(lines)
+
+
+def _non_empty(path: Path) -> bool:
+    return path.is_file() and path.stat().st_size > 0
+
+
+def credentials_dir() -> Path:
+    """Where the live credentials Secret is mounted as files."""
+    return Path(os.environ.get("KRAKENOPS_CREDENTIALS_DIR", "/var/run/secrets/krakenops/kraken"))

@@ -1,0 +1,121 @@
+"""The daily downtime window: when trading stops and training may run."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+
+from krakenops.core.clock import utc
+
+__all__ = ["DowntimeWindow", "WindowPhase", "WindowStatus", "parse_hhmm"]
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_DAY = timedelta(days=1)
+
+
+def parse_hhmm(text: str) -> time:
+    """Parse `HH:MM` (24-hour, UTC) or raise ValueError naming the bad text."""
+    match = _HHMM.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a time of day as HH:MM (00:00 to 23:59)")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+class WindowPhase(StrEnum):
+    """Where an instant falls relative to the window."""
+
+    TRADING = "TRADING"
+    # The last minutes before downtime: no new orders, so that the scale-down finds a quiet trader.
+    TRANSITION = "TRANSITION"
+    DOWNTIME = "DOWNTIME"
+
+
+@dataclass(frozen=True)
+class WindowStatus:
+    """The window seen from one instant."""
+
+    phase: WindowPhase
+    window_start: datetime
+    window_end: datetime
+    next_transition: datetime
+
+    @property
+    def in_downtime(self) -> bool:
+        return self.phase is WindowPhase.DOWNTIME
+
+    @property
+    def accepts_orders(self) -> bool:
+        return self.phase is WindowPhase.TRADING
+
+
+@dataclass(frozen=True)
+class DowntimeWindow:
+    """A daily window [start, end) in UTC; it may wrap midnight; start and end differ."""
+
+    start: time
+    end: time
+    drain: timedelta = timedelta(0)
+
+    def __post_init__(self) -> None:
+        if self.start == self.end:
+            raise ValueError("downtime window start and end are equal; a window needs a length")
+        if self.drain < timedelta(0) or self.drain >= _DAY - self.length:
+            raise ValueError("drain must be non-negative and shorter than the trading day")
+
+    @classmethod
+    def parse(cls, start: str, end: str, drain_seconds: float = 0.0) -> DowntimeWindow:
+        return cls(parse_hhmm(start), parse_hhmm(end), timedelta(seconds=drain_seconds))
+
+    @property
+    def length(self) -> timedelta:
+        span = _minutes(self.end) - _minutes(self.start)
+        return timedelta(minutes=span % (24 * 60))
+
+    def label(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M} UTC"
+
+    def trading_label(self) -> str:
+        return f"{self.end:%H:%M}-{self.start:%H:%M} UTC"
+
+    def window_at_or_after(self, instant: datetime) -> tuple[datetime, datetime]:
+        """The window that contains `instant`, or else the next one to open."""
+        t = utc(instant)
+        midnight = t.replace(hour=0, minute=0, second=0, microsecond=0)
+        # A window that wrapped midnight may have opened yesterday and still be open.
+        for day in (-1, 0, 1):
+            opens = midnight + timedelta(days=day, minutes=_minutes(self.start))
+            closes = opens + self.length
+            if t < closes:
+                return opens, closes
+        raise AssertionError("unreachable: tomorrow's window always closes after now")
+
+    def contains(self, instant: datetime) -> bool:
+        opens, closes = self.window_at_or_after(instant)
+        return opens <= utc(instant) < closes
+
+    def status(self, instant: datetime) -> WindowStatus:
+        """Phase, the relevant window and the next instant at which the phase changes."""
+        t = utc(instant)
+        opens, closes = self.window_at_or_after(t)
+        if opens <= t:
+            return WindowStatus(WindowPhase.DOWNTIME, opens, closes, closes)
+        drain_from = opens - self.drain
+        if self.drain and t >= drain_from:
+            return WindowStatus(WindowPhase.TRANSITION, opens, closes, opens)
+        return WindowStatus(WindowPhase.TRADING, opens, closes, drain_from if self.drain else opens)
+
+    def time_left(self, instant: datetime) -> timedelta:
+        """Time until the current window closes; zero outside downtime."""
+        state = self.status(instant)
+        return state.window_end - utc(instant) if state.in_downtime else timedelta(0)
+
+    def window_id(self, instant: datetime) -> str:
+        """A stable name for the window at or after `instant`, e.g. `20260205-0300`."""
+        opens, _ = self.window_at_or_after(instant)
+        return opens.strftime("%Y%m%d-%H%M")
+
+
+def _minutes(value: time) -> int:
+    return value.hour * 60 + value.minute

@@ -1,0 +1,1 @@
+"""krakenops operator component."""

@@ -1,0 +1,166 @@
+"""The promotion service: the pointer moves if and only if every condition holds."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from krakenops.core.artifacts import ArtifactStore
+from krakenops.core.clock import ManualClock
+from krakenops.core.promotion import PromotionRequest, PromotionService, Refusal, decide
+from krakenops.core.records import Action, ValidationReport
+
+from tests import factories
+
+SHA_A, SHA_B = "a" * 64, "b" * 64
+
+
+@settings(max_examples=3000)
+@given(
+    action=st.sampled_from(Action),
+    confirm=st.sampled_from([None, "", "yes-promote", "yes-rollback", "yes", "YES-PROMOTE"]),
+    has_report=st.booleans(),
+    passed=st.booleans(),
+    failures=st.lists(st.just("oos_sharpe"), max_size=1),
+    report_sha=st.sampled_from([None, SHA_A, SHA_B]),
+    candidate_sha=st.sampled_from([None, SHA_A]),
+)
+def test_decide_allows_exactly_when_all_conditions_hold(
+    action, confirm, has_report, passed, failures, report_sha, candidate_sha
+):
+    report = (
+        ValidationReport(
+            model_id="model_x", passed=passed, checks={}, failures=failures, sha256=report_sha
+        )
+        if has_report
+        else None
+    )
+    allowed = not decide(action, confirm, report, candidate_sha)
+    confirmed = confirm == f"yes-{action.value}"
+    if action is Action.PROMOTE:
+        valid = report is not None and passed and not failures
+        intact = candidate_sha is not None and report_sha == candidate_sha
+        assert allowed == (confirmed and valid and intact)
+    else:
+        assert allowed == confirmed
+
+
+def promote(
+    service: PromotionService, model_id: str, request_id: str, confirm: str = "yes-promote"
+):
+    return service.execute(PromotionRequest(Action.PROMOTE, confirm, request_id, model_id, "test"))
+
+
+def test_promotion_writes_pointer_keeps_previous_and_audits(
+    store: ArtifactStore, clock: ManualClock
+):
+    service = PromotionService(store, clock)
+    first = factories.candidate(store, "model_20260205_first")
+    second = factories.candidate(store, "model_20260205_second", payload=b"other")
+    for written in (first, second):
+        store.write_validation(factories.report(written.model_id, written.sha256))
+    assert promote(service, first.model_id, "mp-1").applied
+    outcome = promote(service, second.model_id, "mp-2")
+    assert outcome.applied
+    pointer = store.read_pointer()
+    assert pointer is not None and pointer.model_id == second.model_id
+    assert pointer.sha256 == second.sha256 and pointer.promotion == "mp-2"
+    previous = store.read_previous_pointer()
+    assert previous is not None and previous.model_id == first.model_id
+    audit = list(store.audit_records())
+    assert [(r.action, r.to_model, r.from_model) for r in audit] == [
+        (Action.PROMOTE, first.model_id, None),
+        (Action.PROMOTE, second.model_id, first.model_id),
+    ]
+
+
+def test_promotion_refused_when_sha256_differs(store: ArtifactStore, clock: ManualClock):
+    written = factories.candidate(store, "model_20260205_abc123")
+    store.write_validation(factories.report(written.model_id, "c" * 64))
+    outcome = promote(PromotionService(store, clock), written.model_id, "mp-1")
+    assert not outcome.applied
+    assert outcome.refusals == (Refusal.SHA256_MISMATCH,)
+    assert store.read_pointer() is None
+
+
+def test_promotion_refused_when_candidate_was_tampered(store: ArtifactStore, clock: ManualClock):
+    written = factories.candidate(store, "model_20260205_abc123")
+    store.write_validation(factories.report(written.model_id, written.sha256))
+    written.model_file.write_bytes(b"tampered")
+    outcome = promote(PromotionService(store, clock), written.model_id, "mp-1")
+    assert Refusal.CANDIDATE_TAMPERED in outcome.refusals
+    assert "does not match its sha256" in outcome.explain()
+    assert store.read_pointer() is None
+
+
+def test_promotion_refusals_name_every_unmet_condition(store: ArtifactStore, clock: ManualClock):
+    written = factories.candidate(store, "model_20260205_abc123")
+    store.write_validation(factories.report(written.model_id, written.sha256, passed=False))
+    outcome = promote(PromotionService(store, clock), written.model_id, "mp-1", confirm="yes")
+    assert set(outcome.refusals) == {Refusal.CONFIRMATION_MISMATCH, Refusal.VALIDATION_FAILED}
+    assert "needs 'yes-promote'" in outcome.explain()
+    assert "oos_sharpe" in outcome.explain()
+    refused = [r for r in store.registry_records() if r.event == "refused"]
+    assert refused and refused[-1].details["promotion"] == "mp-1"
+
+
+def test_missing_candidate_and_missing_report_are_refused(store: ArtifactStore, clock: ManualClock):
+    service = PromotionService(store, clock)
+    assert promote(service, "model_20260205_absent", "mp-1").refusals == (
+        Refusal.CANDIDATE_MISSING,
+    )
+    written = factories.candidate(store, "model_20260205_abc123")
+    assert promote(service, written.model_id, "mp-2").refusals == (Refusal.VALIDATION_MISSING,)
+
+
+def test_retrying_an_applied_request_changes_nothing(store: ArtifactStore, clock: ManualClock):
+    service = PromotionService(store, clock)
+    written = factories.candidate(store, "model_20260205_abc123")
+    store.write_validation(factories.report(written.model_id, written.sha256))
+    promote(service, written.model_id, "mp-1")
+    again = promote(service, written.model_id, "mp-1")
+    assert again.applied and again.already_applied
+    assert len(list(store.audit_records())) == 1
+
+
+def test_rollback_restores_previous_and_needs_its_own_confirmation(
+    store: ArtifactStore, clock: ManualClock
+):
+    service = PromotionService(store, clock)
+    first = factories.candidate(store, "model_20260205_first")
+    second = factories.candidate(store, "model_20260205_second", payload=b"other")
+    for written in (first, second):
+        store.write_validation(factories.report(written.model_id, written.sha256))
+    promote(service, first.model_id, "mp-1")
+    promote(service, second.model_id, "mp-2")
+    refused = service.execute(PromotionRequest(Action.ROLLBACK, "yes-promote", "rb-0"))
+    assert refused.refusals == (Refusal.CONFIRMATION_MISMATCH,)
+    outcome = service.execute(
+        PromotionRequest(Action.ROLLBACK, "yes-rollback", "rb-1", reason="bad fills")
+    )
+    assert outcome.applied
+    pointer = store.read_pointer()
+    assert pointer is not None and pointer.model_id == first.model_id
+    assert store.read_previous_pointer() is None
+    last = list(store.audit_records())[-1]
+    assert (last.action, last.from_model, last.to_model) == (
+        Action.ROLLBACK,
+        second.model_id,
+        first.model_id,
+    )
+    again = service.execute(PromotionRequest(Action.ROLLBACK, "yes-rollback", "rb-2"))
+    assert again.refusals == (Refusal.NO_PREVIOUS_MODEL,)
+
+
+def test_rollback_to_a_tampered_model_is_refused(store: ArtifactStore, clock: ManualClock):
+    service = PromotionService(store, clock)
+    first = factories.candidate(store, "model_20260205_first")
+    second = factories.candidate(store, "model_20260205_second", payload=b"other")
+    for written in (first, second):
+        store.write_validation(factories.report(written.model_id, written.sha256))
+    promote(service, first.model_id, "mp-1")
+    promote(service, second.model_id, "mp-2")
+    first.model_file.write_bytes(b"tampered")
+    outcome = service.execute(PromotionRequest(Action.ROLLBACK, "yes-rollback", "rb-1"))
+    assert outcome.refusals == (Refusal.CANDIDATE_TAMPERED,)
+    pointer = store.read_pointer()
+    assert pointer is not None and pointer.model_id == second.model_id

@@ -1,0 +1,97 @@
+"""Start-up verification: the seed's banner, with a failing check stopping start-up."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from krakenops.core.artifacts import ArtifactStore
+from krakenops.core.clock import ManualClock
+from krakenops.core.config import EnvironmentConfig
+from krakenops.core.promotion import PromotionRequest, PromotionService
+from krakenops.core.records import Action
+from krakenops.core.verify import Outcome, render, verify_startup
+
+from tests import factories
+from tests.conftest import LIVE_CONFIG, PAPER_CONFIG
+
+
+def test_paper_banner_passes_on_a_fresh_root(paper_config: EnvironmentConfig, clock: ManualClock):
+    result = verify_startup(paper_config, clock)
+    banner = render(result)
+    assert result.passed
+    for line in (
+        "CRYPTO TRADING SYSTEM STARTUP VERIFICATION",
+        "✓ Config loaded: paper_kraken_crypto_global",
+        "✓ Environment: paper",
+        "✓ Artifact isolation verified (no swing paths)",
+        "✓ Universe: BTC, ETH, SOL",
+        "✓ Downtime window: 03:00-05:00 UTC",
+        "✓ Trading scheduled: 05:00-03:00 UTC (active), 03:00-05:00 UTC (training)",
+        "✓ ML mode: TRAINING_ENABLED (paper)",
+        "→ Status: NOT FOUND (will use rules-only fallback until promoted)",
+        "✓ Kraken connectivity: SIMULATOR (paper)",
+        "✓ All checks passed. Ready for trading.",
+    ):
+        assert line in banner
+
+
+def test_swing_root_fails_verification(
+    tmp_path: Path, paper_config: EnvironmentConfig, clock: ManualClock
+):
+    result = verify_startup(paper_config.with_root(tmp_path / "swing"), clock)
+    assert not result.passed
+    assert "✗ Artifact isolation violated" in render(result)
+
+
+def test_approved_model_is_checked_against_its_sha256(
+    paper_config: EnvironmentConfig, store: ArtifactStore, clock: ManualClock
+):
+    written = factories.candidate(store, "model_20260205_abc123")
+    store.write_validation(factories.report(written.model_id, written.sha256))
+    PromotionService(store, clock).execute(
+        PromotionRequest(Action.PROMOTE, "yes-promote", "mp-1", written.model_id)
+    )
+    assert "model_20260205_abc123 (sha256 verified)" in render(verify_startup(paper_config, clock))
+    written.model_file.write_bytes(b"tampered")
+    result = verify_startup(paper_config, clock)
+    model_check = next(c for c in result.checks if c.text.startswith("Approved model"))
+    assert model_check.outcome is Outcome.WARN
+    assert "REFUSED" in model_check.details[0] and "rules-only" in model_check.details[0]
+
+
+def test_live_without_mounted_credentials_fails(
+    live_config: EnvironmentConfig,
+    clock: ManualClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv("KRAKENOPS_CREDENTIALS_DIR", str(tmp_path / "absent"))
+    result = verify_startup(live_config, clock)
+    assert not result.passed
+    assert "credentials missing" in render(result)
+    assert "ML mode: INFERENCE_ONLY (live)" in render(result)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "krakenops.core.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_cli_verify_exit_codes(tmp_path: Path):
+    ok = run_cli("verify", "--config", str(PAPER_CONFIG), "--root", str(tmp_path / "ok"))
+    assert ok.returncode == 0, ok.stderr
+    assert "Ready for trading" in ok.stdout
+    bad = run_cli("verify", "--config", str(PAPER_CONFIG), "--root", str(tmp_path / "swing"))
+    assert bad.returncode == 1
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(LIVE_CONFIG.read_text().replace("maxDailyLoss: 0.02", "maxDailyLoss: lots"))
+    refused = run_cli("verify", "--config", str(broken))
+    assert refused.returncode == 2
+    assert "spec.risk.maxDailyLoss" in refused.stderr and str(broken) in refused.stderr

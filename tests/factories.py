@@ -1,0 +1,44 @@
+"""Builders of valid records and candidates for tests, so each test states only what it varies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from krakenops.core.artifacts import ArtifactStore, Candidate
+from krakenops.core.records import CandidateMetadata, CandidateMetrics, ValidationReport
+
+WHEN = datetime(2026, 2, 5, 4, 15, tzinfo=UTC)
+
+
+def metadata(model_id: str) -> CandidateMetadata:
+    return CandidateMetadata(
+        model_id=model_id,
+        created_at=WHEN,
+        environment="paper_kraken_crypto_global",
+        feature_schema_version="test-1",
+        feature_names=("ret_1", "vol_24"),
+        training_start=datetime(2021, 1, 1, tzinfo=UTC),
+        training_end=datetime(2022, 1, 1, tzinfo=UTC),
+        library_versions={"scikit-learn": "test"},
+        trusted_types=(),
+    )
+
+
+def metrics() -> CandidateMetrics:
+    return CandidateMetrics(oos_sharpe=0.8, max_drawdown=0.1, tail_loss=0.03, annual_turnover=1.2)
+
+
+def candidate(store: ArtifactStore, model_id: str, payload: bytes = b"weights") -> Candidate:
+    return store.write_candidate(metadata(model_id), metrics(), {"model.skops": payload})
+
+
+def report(model_id: str, sha256: str | None, *, passed: bool = True) -> ValidationReport:
+    failures = [] if passed else ["oos_sharpe 0.1 < 0.5"]
+    return ValidationReport(
+        model_id=model_id,
+        passed=passed,
+        checks={"integrity": True, "oos_sharpe": 0.8 if passed else 0.1},
+        failures=failures,
+        sha256=sha256,
+        validated_at=WHEN,
+    )

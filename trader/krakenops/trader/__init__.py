@@ -1,0 +1,1 @@
+"""krakenops trader component."""
