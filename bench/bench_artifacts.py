@@ -8,11 +8,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.figures import Figure
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.config import ArtifactSettings
 from krakenops.core.records import ApprovedPointer
-
-from bench.figures import Figure
 
 
 def run() -> list[Figure]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from krakenops.core.artifacts import (
     ArtifactError,
     ArtifactStore,
@@ -14,7 +15,6 @@ from krakenops.core.artifacts import (
 )
 from krakenops.core.atomic import TornRecordError, append_jsonl, read_jsonl
 from krakenops.core.config import ArtifactSettings
-
 from tests import factories
 
 

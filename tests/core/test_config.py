@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from krakenops.core.config import ConfigError, Mode, TradingEnvironmentSpec, load_config
 
+from krakenops.core.config import ConfigError, Mode, TradingEnvironmentSpec, load_config
 from tests.conftest import LIVE_CONFIG, PAPER_CONFIG
 
 

@@ -11,7 +11,6 @@ from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import SystemClock
 from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action
-
 from tests import factories
 
 TRIALS = 300

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from krakenops.core.marketdata import BAR_SECONDS, MarketDataError, load_ohlcvt, load_symbol
 
 

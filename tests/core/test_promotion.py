@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import ManualClock
 from krakenops.core.promotion import PromotionRequest, PromotionService, Refusal, decide
 from krakenops.core.records import Action, ValidationReport
-
 from tests import factories
 
 SHA_A, SHA_B = "a" * 64, "b" * 64

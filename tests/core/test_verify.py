@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action
 from krakenops.core.verify import Outcome, render, verify_startup
-
 from tests import factories
 from tests.conftest import LIVE_CONFIG, PAPER_CONFIG
 

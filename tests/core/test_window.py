@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from krakenops.core.window import DowntimeWindow, WindowPhase, parse_hhmm
 
 DEFAULT = DowntimeWindow.parse("03:00", "05:00")

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from pydantic import BaseModel, ValidationError
+
 from krakenops.core.atomic import append_jsonl, fsync_dir, read_jsonl, write_atomic
 from krakenops.core.config import ArtifactSettings
 from krakenops.core.records import (
@@ -22,7 +24,6 @@ from krakenops.core.records import (
     RegistryRecord,
     ValidationReport,
 )
-from pydantic import BaseModel, ValidationError
 
 __all__ = [
     "ArtifactError",

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from krakenops.core.window import DowntimeWindow, parse_hhmm
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+
+from krakenops.core.window import DowntimeWindow, parse_hhmm
 
 __all__ = [
     "ArtifactSettings",
