@@ -13,6 +13,7 @@ from krakenops.trader.pipeline import Bar, DecisionPipeline, SignalInputs
 from krakenops.trader.portfolio import ClosedTrade, Portfolio
 from krakenops.trader.regime import Regime
 from krakenops.trader.risk import Denial, Proposal, RiskManager
+from krakenops.trader.strategies import SymbolView
 
 __all__ = ["BookedFill", "StepReport", "TradingEngine"]
 
@@ -42,6 +43,7 @@ class StepReport:
     denials: list[tuple[Proposal, Denial]] = field(default_factory=list)
     rejected: list[OrderResult] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    views: Mapping[str, SymbolView] = field(default_factory=dict)  # the markets it decided on
 
 
 class TradingEngine:
@@ -75,6 +77,7 @@ class TradingEngine:
             for fill in self.client.on_bar(symbol, when, bar.high, bar.low, bar.close):
                 self._book(fill, self._resting.pop(fill.client_order_id, None), None, report)
         views = self.pipeline.update(bars)
+        report.views = views
         self.risk.roll_day()
         self.risk.observe_equity()
         decision = self.pipeline.decide(time, views)

@@ -110,7 +110,10 @@ def model_inputs(
 class ConfidenceModel(Protocol):
     """What the trader asks of a model: for each input row, the probability the trade pays."""
 
-    model_id: str
+    @property
+    def model_id(self) -> str:
+        """The candidate's id, e.g. model_20260205_abc123 (any `model_id` attribute satisfies it)."""
+        ...
 
     def confidence(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
 

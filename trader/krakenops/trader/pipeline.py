@@ -118,11 +118,12 @@ class DecisionPipeline:
                 views[symbol] = SymbolView(symbol, bar.close_time, bar.close, vector.copy(), True)
         return views
 
-    def warm_up(self, bars: Mapping[str, Bar]) -> None:
-        """Fold in history before trading starts: features and regime move, nothing is decided."""
+    def warm_up(self, bars: Mapping[str, Bar]) -> dict[str, SymbolView]:
+        """Fold in bars without deciding (history, downtime): features and regime still move."""
         views = self.update(bars)
         if views:
             self.regime.update(market_state([v.features for v in views.values()]))
+        return views
 
     def decide(self, time: int, views: Mapping[str, SymbolView]) -> Decision:
         regime_engine = self.regime

@@ -60,6 +60,11 @@ class Portfolio:
     cash_usd: float
     positions: dict[str, Position] = field(default_factory=dict)
     marks: dict[str, float] = field(default_factory=dict)
+    starting_equity_usd: float = 0.0  # equity when this book was first opened: the base of PnL
+
+    def __post_init__(self) -> None:
+        if self.starting_equity_usd == 0.0:
+            self.starting_equity_usd = self.equity()
 
     def equity(self) -> float:
         total = self.cash_usd
@@ -150,6 +155,7 @@ class Portfolio:
             "cash_usd": self.cash_usd,
             "positions": {s: asdict(p) for s, p in self.positions.items()},
             "marks": dict(self.marks),
+            "starting_equity_usd": self.starting_equity_usd,
         }
 
     @classmethod
@@ -158,6 +164,5 @@ class Portfolio:
         cash = float(document["cash_usd"])
         if not math.isfinite(cash):
             raise ValueError("portfolio cash is not a number")
-        return cls(
-            cash, positions, {str(k): float(v) for k, v in document.get("marks", {}).items()}
-        )
+        marks = {str(k): float(v) for k, v in document.get("marks", {}).items()}
+        return cls(cash, positions, marks, float(document.get("starting_equity_usd", 0.0)))
