@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from functools import partial
 from datetime import datetime
 from decimal import Decimal
 from typing import NoReturn
@@ -28,6 +29,8 @@ log = logging.getLogger("krakenops.trader.kraken")
 
 # Kraken's verdicts on an order itself: it was refused, nothing was placed, retrying cannot help.
 _DEFINITIVE = (ccxt.InsufficientFunds, ccxt.InvalidOrder, ccxt.BadRequest, ccxt.AuthenticationError)
+# Failures of the connection or the service, not of the request: a validation may be repeated.
+_TRANSIENT = (ccxt.NetworkError,)
 
 
 class KrakenExecutionClient:
@@ -70,13 +73,16 @@ class KrakenExecutionClient:
         """Trading rules, fees, the validation preflight, then reconciliation; any failure halts."""
         self.halted = None
         try:
-            rules = self.gateway.load_rules()
+            rules = self.tracker.patiently("reading AssetPairs", self.gateway.load_rules)
             for symbol in self.symbols:
                 pair = Universe.resolve(symbol).rest_pair
                 if pair not in rules:
                     self._halt(f"Kraken's AssetPairs has no {pair} for {symbol}")
                 self.rules[symbol] = rules[pair]
-                self.fees[symbol] = self.gateway.fees(Universe.resolve(symbol).ccxt_symbol)
+                ccxt_symbol = Universe.resolve(symbol).ccxt_symbol
+                self.fees[symbol] = self.tracker.patiently(
+                    f"reading fees for {symbol}", partial(self.gateway.fees, ccxt_symbol)
+                )
             self.preflight()
             report = Reconciler(self.gateway, self.ledger, self.tracker, self.settings).run()
         except TradingHaltedError:
@@ -100,10 +106,15 @@ class KrakenExecutionClient:
         symbol = self.symbols[0]
         instrument, rules = Universe.resolve(symbol), self.rules[symbol]
         # A passive bid at half the market for the minimum volume: harmless even if it were placed.
-        price = rules.round_price(self.gateway.ticker_price(instrument.ccxt_symbol) / 2, Side.BUY)
+        last = self.tracker.patiently(
+            f"reading the {rules.altname} ticker",
+            lambda: self.gateway.ticker_price(instrument.ccxt_symbol),
+        )
+        price = rules.round_price(last / 2, Side.BUY)
         volume = max(rules.ordermin, rules.round_volume(rules.costmin / price) + rules.lot)
-        try:
-            txid = self.gateway.add_order(
+        txid = self.tracker.patiently(
+            f"preflight order on {rules.altname}",
+            lambda: self.gateway.add_order(
                 ccxt_symbol=instrument.ccxt_symbol,
                 pair=rules.rest_pair,
                 order_type="limit",
@@ -113,11 +124,9 @@ class KrakenExecutionClient:
                 cl_ord_id=self._new_id("preflight"),
                 deadline=self.tracker.now() + self.settings.order_deadline,
                 validate=True,
-            )
-        except ccxt.BaseError as error:
-            self._halt(
-                f"preflight order on {rules.altname} was refused: {type(error).__name__}: {error}"
-            )
+            ),
+            retry=_TRANSIENT,
+        )
         if txid is not None:
             self._halt(
                 f"preflight order on {rules.altname} was placed as {txid} instead of only validated"

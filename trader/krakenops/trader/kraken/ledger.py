@@ -120,6 +120,7 @@ class OrderLedger:
                 "created": order.created,
             }
         )
+        self.orders[order.cl_ord_id] = order  # the caller keeps working on this very object
 
     def record_attempt(self, cl_ord_id: str, deadline: float) -> None:
         """A retry of AddOrder under a new deadline, written before it is sent."""

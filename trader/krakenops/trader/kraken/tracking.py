@@ -64,14 +64,22 @@ class OrderTracker:
     def now(self) -> float:
         return self.clock.now().timestamp()
 
-    def patiently(self, what: str, call: Callable[[], Any]) -> Any:
-        """Retry a read with backoff; if Kraken cannot answer, nothing about money is known: halt."""
+    def patiently(
+        self,
+        what: str,
+        call: Callable[[], Any],
+        retry: tuple[type[Exception], ...] = (ccxt.BaseError,),
+    ) -> Any:
+        """Retry a read with backoff; if Kraken cannot answer, nothing about money is known: halt.
+
+        An error outside `retry` halts at once: it is an answer, and a bad one.
+        """
         delay = self.settings.backoff
         last: Exception | None = None
         for _ in range(self.settings.lookup_attempts):
             try:
                 return call()
-            except ccxt.BaseError as error:
+            except retry as error:
                 last = error
                 event(
                     log,
@@ -82,6 +90,8 @@ class OrderTracker:
                 )
                 self.clock.sleep(delay)
                 delay *= 2
+            except ccxt.BaseError as error:
+                return self.halt(f"{what}: {type(error).__name__}: {error}")
         return self.halt(
             f"{what}: Kraken did not answer after {self.settings.lookup_attempts} attempts ({last})"
         )
