@@ -51,6 +51,9 @@ class FakeKraken:
         self.last_nonce = 0
         self.calls: Counter[str] = Counter()
         self.rejections: Counter[str] = Counter()  # error string -> count, as answered
+        self.throttled = (
+            0  # calls refused by the rate counters themselves, not by an injected fault
+        )
         self.validate_values: list[str] = []
         self.rest_counter = DecayingCounter(self.tier.rest_max, self.tier.rest_decay, clock.now())
         self.trading_counters: dict[str, DecayingCounter] = {}
@@ -132,6 +135,7 @@ class FakeKraken:
             return early
         throttled = self._throttle(method, form)
         if throttled is not None:
+            self.throttled += 1
             return self._refuse(throttled)
         if method == "AddOrder":
             return await self._add_order(form, fault)
@@ -146,7 +150,7 @@ class FakeKraken:
     async def _fault_before(self, fault: Fault | None) -> web.Response | None:
         """Faults that strike before the request reaches the engine."""
         if fault is Fault.LATENCY:
-            await asyncio.sleep(self.client_timeout / 4)
+            await asyncio.sleep(self.client_timeout / 8)
         elif fault is Fault.LATE_ARRIVAL:
             await asyncio.sleep(self.client_timeout * 1.5)
         elif fault is Fault.SERVER_ERROR:

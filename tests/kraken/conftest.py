@@ -16,7 +16,7 @@ from krakenops.trader.kraken import Credentials, KrakenExecutionClient, KrakenSe
 from tests.fakekraken import FakeKraken
 
 # Fast enough for many schedules, long enough that a loaded 2-core machine does not time out by itself.
-TIMEOUT = 0.25
+TIMEOUT = 0.15
 SETTINGS = KrakenSettings(request_timeout=TIMEOUT, backoff=0.5)
 
 

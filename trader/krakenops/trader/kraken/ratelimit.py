@@ -87,12 +87,17 @@ class DecayingCounter:
 class KrakenRateLimiter:
     """Waits on the injected clock before each call until both counters have room."""
 
-    def __init__(self, tier: Tier, clock: Clock, margin: float = 1.0) -> None:
+    def __init__(
+        self, tier: Tier, clock: Clock, margin: float = 1.0, start_spent: bool = True
+    ) -> None:
         # `margin` keeps a little headroom: Kraken decays "every couple of seconds", not smoothly.
         self.tier = tier
         self.clock = clock
         self.margin = margin
         self.rest = DecayingCounter(tier.rest_max - margin, tier.rest_decay, clock.now())
+        if start_spent:
+            # A restarted process cannot know what its predecessor spent: assume all of it.
+            self.rest.level = self.rest.maximum
         self._trading: dict[str, DecayingCounter] = {}
         self.waited_seconds = {"rest": 0.0, "trading": 0.0}
 
