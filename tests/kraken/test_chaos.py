@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import threading
@@ -21,7 +22,7 @@ from krakenops.trader.kraken import (
 )
 from krakenops.trader.kraken.ledger import OrderLedger
 from krakenops.trader.orders import OrderIntent, OrderStatus, OrderType, Side
-from tests.fakekraken import Fault, FakeKraken, FaultSchedule, RandomFaults
+from tests.fakekraken import FakeKraken, Fault, FaultSchedule, RandomFaults
 from tests.kraken.conftest import SETTINGS, TIMEOUT
 
 SCHEDULES = 40
@@ -140,10 +141,8 @@ def restart_mid_order(
         return
     if mode == "before_send":
         trader.client.gateway.kill()  # dies after the write-ahead record, before AddOrder leaves
-        try:
+        with contextlib.suppress(RuntimeError):
             trader.client.submit(intent)
-        except RuntimeError:
-            pass
         trader.restart()
         return
     fake.faults.next_orders.append(rng.choice([Fault.TIMEOUT_AFTER_ACCEPT, Fault.LATE_ARRIVAL]))
@@ -151,10 +150,9 @@ def restart_mid_order(
     old = trader.client
 
     def doomed() -> None:
-        try:
+        # The process is being killed: whatever it raises on the way out is moot.
+        with contextlib.suppress(Exception):
             old.submit(intent)
-        except Exception:  # noqa: S110 - the process is being killed; whatever it raises is moot
-            pass
 
     thread = threading.Thread(target=doomed)
     thread.start()
