@@ -9,7 +9,7 @@ import pytest
 from krakenops.trader.kraken import TradingHaltedError
 from krakenops.trader.kraken.venue import build_exchange
 from krakenops.trader.orders import OrderIntent, OrderType, Side
-from tests.fakekraken import Fault, FakeKraken, ScriptedFaults
+from tests.fakekraken import FakeKraken, Fault, ScriptedFaults
 from tests.kraken.conftest import ClientFactory
 
 

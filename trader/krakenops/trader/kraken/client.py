@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from functools import partial
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import NoReturn
 
 import ccxt
