@@ -41,9 +41,3 @@ class KrakenMetrics:
             "1 when the adapter failed closed and refuses to trade until restarted.",
             registry=registry,
         )
-        self.parity_fill_gap = Gauge(
-            "krakenops_paper_live_fill_gap",
-            "Paper simulator minus live venue, over the same bars: fill count and PnL in USD.",
-            ["measure"],
-            registry=registry,
-        )
