@@ -73,17 +73,23 @@ class PairRules:
         """Round an order to the grid, then refuse it if it breaks a rule; nothing is sent then."""
         if self.status != "online":
             raise OrderRefusedError(f"{self.altname} is {self.status}, not online")
-        rounded = self.round_volume(Decimal(repr(volume)))
-        price = None if limit_price is None else self.round_price(Decimal(repr(limit_price)), side)
+        rounded = self.round_volume(_decimal(volume))
+        price = None if limit_price is None else self.round_price(_decimal(limit_price), side)
         if price is not None and price <= 0:
             raise OrderRefusedError(f"{self.altname}: limit price {limit_price} rounds to {price}")
         if rounded < self.ordermin:
             raise OrderRefusedError(
                 f"{self.altname}: volume {volume} rounds to {rounded}, below ordermin {self.ordermin}"
             )
-        cost = rounded * (price if price is not None else Decimal(repr(reference_price)))
+        cost = rounded * (price if price is not None else _decimal(reference_price))
         if cost < self.costmin:
             raise OrderRefusedError(
                 f"{self.altname}: cost {cost:.8f} is below costmin {self.costmin} (volume {rounded})"
             )
         return ShapedOrder(rounded, price)
+
+
+def _decimal(value: float) -> Decimal:
+    # The shortest repr of the float, not its binary expansion; float() first because the
+    # pipeline's numpy scalars repr as "np.float64(...)".
+    return Decimal(repr(float(value)))

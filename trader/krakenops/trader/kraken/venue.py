@@ -21,9 +21,17 @@ from krakenops.trader.kraken.metrics import KrakenMetrics
 from krakenops.trader.kraken.ratelimit import KrakenRateLimiter
 from krakenops.trader.kraken.rules import PairRules
 
-__all__ = ["Fees", "GatewayKilledError", "KrakenGateway", "KrakenSpot", "build_exchange"]
+__all__ = [
+    "Fees",
+    "GatewayKilledError",
+    "KrakenGateway",
+    "KrakenSpot",
+    "build_exchange",
+    "build_public_exchange",
+]
 
 T = TypeVar("T")
+E = TypeVar("E")
 TRADES_PAGE = 50  # Kraken's TradesHistory page size
 
 
@@ -59,8 +67,23 @@ def build_exchange(
         },
         nonces,
     )
+    return _point_at(exchange, api_url)
+
+
+def build_public_exchange(api_url: str | None = None, *, paced: bool = True) -> Any:
+    """A keyless ccxt kraken for public market data (OHLC), at `api_url` if one is given.
+
+    `paced` keeps ccxt's own limiter, which holds to Kraken's public limits in wall-clock
+    time; only a test exchange on a simulated clock goes without it.
+    """
+    return _point_at(ccxt.kraken({"enableRateLimit": paced}), api_url)
+
+
+def _point_at(exchange: E, api_url: str | None) -> E:
+    # Both entries: ccxt builds every request URL from them; nothing else in ccxt is touched.
     if api_url is not None:
-        exchange.urls["api"] = {**exchange.urls["api"], "public": api_url, "private": api_url}
+        urls: Any = exchange.urls  # type: ignore[attr-defined]
+        urls["api"] = {**urls["api"], "public": api_url, "private": api_url}
     return exchange
 
 
