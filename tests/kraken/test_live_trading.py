@@ -6,57 +6,21 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from prometheus_client import generate_latest
 
 from krakenops.core.clock import ManualClock
-from krakenops.core.config import EnvironmentConfig, load_config
-from krakenops.core.marketdata import Bars
+from krakenops.core.config import EnvironmentConfig
 from krakenops.core.window import WindowPhase
 from krakenops.trader.commands import run_trader
 from krakenops.trader.feeds import KrakenOHLCFeed
-from krakenops.trader.kraken import Credentials
 from krakenops.trader.kraken.ledger import OrderLedger
-from krakenops.trader.kraken.startup import KRAKEN_URL_ENV, ledger_dir
+from krakenops.trader.kraken.startup import ledger_dir
 from krakenops.trader.kraken.venue import build_public_exchange
 from krakenops.trader.metrics import TraderMetrics
-from tests.conftest import LIVE_CONFIG
 from tests.fakekraken import FakeKraken, Fault, FaultSchedule
 from tests.kraken.test_chaos import check_ledger_equals_exchange
-from tests.kraken.test_credentials import write_secret
-
-# Hours in which the rules-only policy trades BTC and ETH on the embedded bars.
-START = datetime(2021, 5, 10, tzinfo=UTC)
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> EnvironmentConfig:
-    # The embedded bars hold BTC and ETH only; SOL would just be a symbol without market data.
-    text = LIVE_CONFIG.read_text().replace("symbols: [BTC, ETH, SOL]", "symbols: [BTC, ETH]")
-    (tmp_path / "live.yaml").write_text(text)
-    return load_config(tmp_path / "live.yaml").with_root(tmp_path / "data")
-
-
-@pytest.fixture
-def exchange(
-    bars: dict[str, Bars],
-    credentials: Credentials,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-):
-    clock = ManualClock(START)
-    fake = FakeKraken(
-        clock, bars, credentials.api_key, credentials.api_secret,
-        balances={"ZUSD": "10000", "XXBT": "0", "XETH": "0"}, follow_clock=True,
-    ).start()  # fmt: skip
-    monkeypatch.setenv(KRAKEN_URL_ENV, fake.url)
-    monkeypatch.setenv(
-        "KRAKENOPS_CREDENTIALS_DIR", str(write_secret(tmp_path / "secret", credentials))
-    )
-    yield clock, fake
-    fake.stop()
 
 
 @dataclass
@@ -82,12 +46,12 @@ def ledger_of(config: EnvironmentConfig) -> OrderLedger:
 
 
 def test_live_trader_places_orders_halts_on_an_unresolvable_order_and_reconciles_after_restart(
-    config: EnvironmentConfig,
-    exchange: tuple[ManualClock, FakeKraken],
+    trading_config: EnvironmentConfig,
+    live_exchange: tuple[ManualClock, FakeKraken],
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ):
-    clock, fake = exchange
+    config, (clock, fake) = trading_config, live_exchange
     window = config.spec.downtime.window()
 
     assert trade(config, clock, fake, hours=30) == 0
