@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from krakenops.trader.kraken.errors import OrderRefusedError
@@ -58,7 +58,14 @@ class PairRules:
         return Decimal(1).scaleb(-self.lot_decimals)
 
     def round_volume(self, volume: Decimal) -> Decimal:
-        """Down to the lot: never trade more than was decided or can be paid for."""
+        """Down to the lot: never trade more than was decided or can be paid for.
+
+        A volume within a thousandth of a lot of the grid is float noise, not intent: a position
+        summed from fills in floats must sell whole rather than leave one unsellable lot behind.
+        """
+        nearest = volume.quantize(self.lot, rounding=ROUND_HALF_EVEN)
+        if abs(nearest - volume) <= self.lot / 1000:
+            return nearest
         return volume.quantize(self.lot, rounding=ROUND_FLOOR)
 
     def round_price(self, price: Decimal, side: Side) -> Decimal:
