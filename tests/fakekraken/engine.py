@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -19,6 +20,11 @@ from tests.fakekraken.tables import BASE_ASSET, asset_pairs
 
 __all__ = ["Engine", "KrakenError"]
 
+# Kraken's client order ids: a UUID with or without dashes, or free text of up to 18 characters.
+_CLIENT_ID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|[0-9a-fA-F]{32}|[\x21-\x7e]{1,18}"
+)
 SLIPPAGE = Decimal("0.0002")  # market orders pay 2 bps over the bar's close
 PARTIAL_SHARE = Decimal("0.4")  # a partial fill executes this share first
 
@@ -91,6 +97,8 @@ class Engine:
     def add_order(self, form: Mapping[str, str], partial: bool = False) -> dict[str, Any]:
         pair = self._pair(form.get("pair", ""))
         info, market = self.pairs[pair], self.markets.get(pair)
+        if "cl_ord_id" in form and not _CLIENT_ID.fullmatch(form["cl_ord_id"]):
+            raise KrakenError("EGeneral:Invalid arguments:cl_ord_id")
         side, kind = form.get("type"), form.get("ordertype")
         if side not in ("buy", "sell") or kind not in ("market", "limit"):
             raise KrakenError("EGeneral:Invalid arguments")

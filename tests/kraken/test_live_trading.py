@@ -17,7 +17,7 @@ from krakenops.trader.commands import run_trader
 from krakenops.trader.feeds import KrakenOHLCFeed
 from krakenops.trader.kraken.ledger import OrderLedger
 from krakenops.trader.kraken.startup import ledger_dir
-from krakenops.trader.kraken.venue import build_public_exchange
+from krakenops.trader.kraken.venue import build_public_exchange, kraken_client_id
 from krakenops.trader.metrics import TraderMetrics
 from tests.fakekraken import FakeKraken, Fault, FaultSchedule
 from tests.kraken.test_chaos import check_ledger_equals_exchange
@@ -69,7 +69,9 @@ def test_live_trader_places_orders_halts_on_an_unresolvable_order_and_reconciles
     unknown = [o for o in ledger_of(config) if o.txid is None and o.status is None]
     assert len(unknown) == 1, "the order whose outcome is unknown stays unresolved in the ledger"
     (in_flight,) = unknown
-    assert fake.engine.accepted_per_cl_ord_id[in_flight.cl_ord_id] == 1  # Kraken has it
+    assert (
+        fake.engine.accepted_per_cl_ord_id[kraken_client_id(in_flight.cl_ord_id)] == 1
+    )  # Kraken has it
 
     # A new process: reconciliation resolves the order before anything else is sent.
     fake.faults = FaultSchedule()
@@ -104,5 +106,9 @@ def test_live_trader_places_orders_halts_on_an_unresolvable_order_and_reconciles
     for txid, order in fake.engine.orders.items():
         placed = datetime.fromtimestamp(order["opentm"], UTC)
         assert window.status(placed).phase is WindowPhase.TRADING, (txid, placed)
+    print(
+        f"live: {before} orders on day one, {orders_at_restart} at the halt, "
+        f"{len(fake.engine.orders)} after the restart; {len(fake.engine.trades)} fills"
+    )
     exported = generate_latest(metrics.registry).decode()
     assert 'krakenops_kraken_requests_total{endpoint="AddOrder",outcome="ok"}' in exported
