@@ -56,7 +56,7 @@ def test_closed_bars_are_delivered_once_and_the_open_hour_is_held_back():
     steps = feed.poll(at(LAST_OPEN + 1800))
     assert len(steps) == len(ROWS) - 1
     assert [t for t, _ in steps] == [row[0] for row in ROWS[:-1]]
-    t, bars = steps[-1]
+    _, bars = steps[-1]
     assert set(bars) == {"BTC", "ETH"}
     assert bars["BTC"].close == float(ROWS[-2][4]) and bars["BTC"].volume == float(ROWS[-2][6])
     assert feed.poll(at(LAST_OPEN + 1800)) == []
