@@ -76,7 +76,7 @@ def test_no_order_in_the_window_or_its_transition(
 ):
     config = with_window(paper_config, start, end, drain)
     window = config.spec.downtime.window()
-    loop = replay(config)
+    loop = replay(config, START, START + timedelta(days=12))
     times = [datetime.fromisoformat(str(t["time"])) for t in trades(loop)]
     assert times
     assert all(window.status(t).accepts_orders for t in times)

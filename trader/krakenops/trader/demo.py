@@ -8,6 +8,7 @@ import shutil
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -98,8 +99,10 @@ def summarise(loop: TradingLoop, store: ArtifactStore) -> str:
         f"  by strategy           {json.dumps(dict(by_strategy.most_common()))}",
         f"  PnL                   {final - start_equity:+,.2f} USD ({final / start_equity - 1:+.2%}), equity {final:,.2f}",
         f"  max drawdown          {drawdown:.2%}",
+        f"  buy and hold          {hold_return(observations):+.2%} (equal weights, no fees: the market it traded)",
         f"  open positions        {', '.join(loop.portfolio.positions) or 'none'}",
-        f"  kill switch           {'ON: ' + loop.risk.state.kill_reason if loop.risk.state.kill_switch else 'off'}",
+        f"  kill switch           tripped {loop.risk.trips} times; now "
+        + (f"ON ({loop.risk.state.kill_reason})" if loop.risk.state.kill_switch else "off"),
         "  time in each regime   "
         + ", ".join(f"{r} {n / max(1, len(observations)):.0%}" for r, n in sorted(regimes.items())),
         "  rejections by reason  "
@@ -108,6 +111,19 @@ def summarise(loop: TradingLoop, store: ArtifactStore) -> str:
         f"  files                 {store.logs} and {store.ledger}",
     ]
     return "\n".join(lines)
+
+
+def hold_return(observations: list[dict[str, Any]]) -> float:
+    """Equal-weight buy and hold of every symbol seen, first close to last."""
+    first: dict[str, float] = {}
+    last: dict[str, float] = {}
+    for o in observations:
+        for symbol, seen in o["symbols"].items():
+            first.setdefault(symbol, seen["close"])
+            last[symbol] = seen["close"]
+    if not first:
+        return 0.0
+    return sum(last[s] / first[s] for s in first) / len(first) - 1.0
 
 
 def draw(store: ArtifactStore, path: Path) -> None:
