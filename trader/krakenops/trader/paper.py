@@ -28,6 +28,8 @@ _DUST = 1e-12
 _INF = math.inf
 _new = object.__new__
 _set = object.__setattr__
+# Enum members looked up once: the market-order path runs for every simulated fill.
+_MARKET, _BUY, _FILLED = OrderType.MARKET, Side.BUY, OrderStatus.FILLED
 
 
 class PaperKrakenSimulator:
@@ -139,11 +141,7 @@ class PaperKrakenSimulator:
         self._sequence += 1
         mid = intent.reference_price
         # Comparisons rather than isfinite calls: NaN fails both, and this runs for every fill.
-        if (
-            intent.order_type is OrderType.MARKET
-            and 0.0 < intent.quantity < _INF
-            and 0.0 < mid < _INF
-        ):
+        if intent.order_type is _MARKET and 0.0 < intent.quantity < _INF and 0.0 < mid < _INF:
             result = self._market(intent, f"O-{self._sequence}", mid)
             self._orders[intent.client_order_id] = result
             return result
@@ -249,7 +247,7 @@ class PaperKrakenSimulator:
         """Fill a market order at once: the hot path of every backtest, kept free of detours."""
         slip = mid * self._slip_scale * self._random()
         quantity, symbol = intent.quantity, intent.symbol
-        price = mid + slip if intent.side is Side.BUY else mid - slip
+        price = mid + slip if intent.side is _BUY else mid - slip
         notional = quantity * price
         fee = notional * self.taker_fee
         refusal = self._transfer(symbol, intent.side, quantity, notional, fee)
@@ -283,7 +281,7 @@ class PaperKrakenSimulator:
             "__dict__",
             {
                 "client_order_id": intent.client_order_id,
-                "status": OrderStatus.FILLED,
+                "status": _FILLED,
                 "exchange_order_id": exchange_order_id,
                 "filled_quantity": quantity,
                 "average_price": price,
@@ -299,7 +297,7 @@ class PaperKrakenSimulator:
     ) -> str | None:
         """Move cash and asset for one fill, or say why the account cannot (nothing moves then)."""
         balances, reserved = self._balances, self._reserved
-        if side is Side.BUY:
+        if side is _BUY:
             cash = balances[_USD] - reserved.get(_USD, 0.0) if reserved else balances[_USD]
             if notional + fee > cash + 1e-9:
                 return f"insufficient USD: need {notional + fee:.2f}, have {cash:.2f}"
