@@ -13,7 +13,7 @@ from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action
 from tests import factories
 
-TRIALS = 300
+TRIALS = 200
 # Kill points must land inside promotions too; on a loaded machine one takes tens of ms.
 MIN_PROMOTIONS = 20
 MAX_TRIALS = 3000
