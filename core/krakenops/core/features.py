@@ -40,40 +40,47 @@ def _alpha(span: int) -> float:
     return 2.0 / (span + 1.0)
 
 
-class _Ewm:
-    """Exponentially weighted mean and variance, updated in O(1)."""
-
-    __slots__ = ("alpha", "mean", "seen", "var")
-
-    def __init__(self, span: int) -> None:
-        self.alpha = _alpha(span)
-        self.mean = 0.0
-        self.var = 0.0
-        self.seen = False
-
-    def update(self, x: float) -> None:
-        if not self.seen:
-            self.mean, self.var, self.seen = x, 0.0, True
-            return
-        delta = x - self.mean
-        self.mean += self.alpha * delta
-        self.var = (1.0 - self.alpha) * (self.var + self.alpha * delta * delta)
+# Smoothing factors of the running features, and their complements.
+_A_VOL_24, _A_VOL_168, _A_FAST, _A_SLOW = _alpha(24), _alpha(168), _alpha(12), _alpha(48)
+_K_VOL_24, _K_VOL_168 = 1.0 - _A_VOL_24, 1.0 - _A_VOL_168
+_A_RANGE = _A_VOLUME = _A_VOL_24
+_WINDOW = 48
 
 
 class FeatureState:
-    """The running state of one symbol's features; `update` takes a bar and returns the vector."""
+    """The running state of one symbol's features; `update` takes a bar and returns the vector.
+
+    Each exponentially weighted mean (and variance) is the recursion `batch_features` runs,
+    kept as plain floats on the instance: `update` runs for every symbol every bar, and
+    attribute arithmetic costs a fraction of a call per statistic.
+    """
+
+    __slots__ = (
+        "_closes",
+        "_ema_fast",
+        "_ema_slow",
+        "_range",
+        "_sum",
+        "_sumsq",
+        "_vol_24",
+        "_vol_24_mean",
+        "_vol_168",
+        "_vol_168_mean",
+        "_volume",
+        "_window",
+        "bars",
+        "vector",
+    )
 
     def __init__(self) -> None:
         self._closes: deque[float] = deque(maxlen=73)
-        self._window: deque[float] = deque(maxlen=48)
+        self._window: deque[float] = deque(maxlen=_WINDOW)
         self._sum = 0.0
         self._sumsq = 0.0
-        self._vol_24 = _Ewm(24)
-        self._vol_168 = _Ewm(168)
-        self._ema_fast = _Ewm(12)
-        self._ema_slow = _Ewm(48)
-        self._range = _Ewm(24)
-        self._volume = _Ewm(24)
+        self._vol_24_mean = self._vol_24 = 0.0  # EW mean and variance of ret_1, span 24
+        self._vol_168_mean = self._vol_168 = 0.0  # ... span 168
+        self._ema_fast = self._ema_slow = 0.0  # EW means of close, spans 12 and 48
+        self._range = self._volume = 0.0  # EW means of the relative range and the volume
         self.bars = 0
         self.vector = np.zeros(len(FEATURE_NAMES))
 
@@ -86,38 +93,56 @@ class FeatureState:
     ) -> npt.NDArray[np.float64]:
         """Fold one bar in and return the feature vector (shared array, overwritten next bar)."""
         closes = self._closes
-        ret_1 = math.log(close / closes[-1]) if closes else 0.0
+        seen = self.bars
+        bars = self.bars = seen + 1
+        relative_range = (high - low) / close
+        if seen:
+            ret_1 = math.log(close / closes[-1])
+            # The recursion of _ewm: delta from the old mean, mean moved by alpha x delta,
+            # variance (1 - alpha) x (variance + alpha x delta^2).
+            delta = ret_1 - self._vol_24_mean
+            self._vol_24_mean += _A_VOL_24 * delta
+            vol_24 = self._vol_24 = _K_VOL_24 * (self._vol_24 + _A_VOL_24 * delta * delta)
+            delta = ret_1 - self._vol_168_mean
+            self._vol_168_mean += _A_VOL_168 * delta
+            vol_168 = self._vol_168 = _K_VOL_168 * (self._vol_168 + _A_VOL_168 * delta * delta)
+            fast = self._ema_fast = self._ema_fast + _A_FAST * (close - self._ema_fast)
+            slow = self._ema_slow = self._ema_slow + _A_SLOW * (close - self._ema_slow)
+            mean_range = self._range = self._range + _A_RANGE * (relative_range - self._range)
+            mean_volume = self._volume = self._volume + _A_VOLUME * (volume - self._volume)
+        else:
+            # The first bar starts every mean at its value and every variance at zero.
+            ret_1 = vol_24 = vol_168 = 0.0
+            self._vol_24_mean = self._vol_168_mean = 0.0
+            self._vol_24 = self._vol_168 = 0.0
+            fast = slow = self._ema_fast = self._ema_slow = close
+            mean_range = self._range = relative_range
+            mean_volume = self._volume = volume
         closes.append(close)
-        self.bars += 1
-        if len(self._window) == self._window.maxlen:
-            old = self._window[0]
+        window = self._window
+        if seen >= _WINDOW:
+            old = window[0]
             self._sum -= old
             self._sumsq -= old * old
-        self._window.append(close)
-        self._sum += close
-        self._sumsq += close * close
-        self._vol_24.update(ret_1)
-        self._vol_168.update(ret_1)
-        self._ema_fast.update(close)
-        self._ema_slow.update(close)
-        self._range.update((high - low) / close)
-        self._volume.update(volume)
+        window.append(close)
+        total = self._sum = self._sum + close
+        squares = self._sumsq = self._sumsq + close * close
 
-        n = len(self._window)
-        mean = self._sum / n
-        var = max(self._sumsq / n - mean * mean, 0.0)
+        n = len(window)
+        mean = total / n
+        var = max(squares / n - mean * mean, 0.0)
         std = math.sqrt(var)
         v = self.vector
         v[0] = ret_1
-        v[1] = math.log(close / closes[-25]) if len(closes) > 24 else 0.0
-        v[2] = math.log(close / closes[-73]) if len(closes) > 72 else 0.0
-        v[3] = math.sqrt(self._vol_24.var)
-        v[4] = math.sqrt(self._vol_168.var)
-        v[5] = (self._ema_fast.mean - self._ema_slow.mean) / self._ema_slow.mean
-        v[6] = self._range.mean
+        v[1] = math.log(close / closes[-25]) if bars > 24 else 0.0
+        v[2] = math.log(close / closes[-73]) if bars > 72 else 0.0
+        v[3] = math.sqrt(vol_24)
+        v[4] = math.sqrt(vol_168)
+        v[5] = (fast - slow) / slow
+        v[6] = mean_range
         # A flat window has no spread to measure against; call it zero rather than divide by it.
         v[7] = (close - mean) / std if std > close * 1e-9 else 0.0
-        v[8] = volume / self._volume.mean if self._volume.mean > 0 else 1.0
+        v[8] = volume / mean_volume if mean_volume > 0 else 1.0
         return v
 
 
