@@ -32,7 +32,7 @@ class BookedFill:
     signal: SignalInputs | None  # the decision behind an entry
 
 
-@dataclass
+@dataclass(slots=True)
 class StepReport:
     time: int
     regime: Regime

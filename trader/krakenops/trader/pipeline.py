@@ -35,7 +35,10 @@ RULES_ONLY_CONFIDENCE = 0.5
 SIZE_HAIRCUT = 0.995
 
 
-@dataclass(frozen=True, slots=True)
+# Per-bar records are slotted but not frozen: a frozen dataclass's __init__ stores each field
+# through object.__setattr__, several times the cost of a plain one, and these are built for
+# every symbol every bar. Nothing mutates them.
+@dataclass(slots=True)
 class Bar:
     """One closed hourly bar; `time` is its open, as in Kraken's OHLC."""
 
@@ -66,7 +69,7 @@ class SignalInputs:
     confidence: float
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     """One step's output before risk: proposals in the order they should be tried."""
 

@@ -31,7 +31,7 @@ class Regime(StrEnum):
     PANIC = "PANIC"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is built every bar (see pipeline.Bar)
 class MarketState:
     """Equal-weighted averages of the per-symbol features the regime is read from."""
 

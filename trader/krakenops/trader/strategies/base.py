@@ -47,7 +47,8 @@ class SignalKind(StrEnum):
     EXIT = "exit"  # sell the whole position
 
 
-@dataclass(frozen=True, slots=True)
+# SymbolView and Step are built every bar: slotted, not frozen, for the cheap __init__ (see Bar).
+@dataclass(slots=True)
 class SymbolView:
     """One symbol at this step: the bar that just closed and its features."""
 
@@ -72,7 +73,7 @@ class Signal:
         return Side.BUY if self.kind is SignalKind.ENTER else Side.SELL
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Step:
     """Everything a strategy may read at one decision: no clock, no venue, no files."""
 
