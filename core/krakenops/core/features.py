@@ -92,6 +92,15 @@ class FeatureState:
         self, high: float, low: float, close: float, volume: float
     ) -> npt.NDArray[np.float64]:
         """Fold one bar in and return the feature vector (shared array, overwritten next bar)."""
+        self.vector[:] = self.fold(high, low, close, volume)
+        return self.vector
+
+    def fold(self, high: float, low: float, close: float, volume: float) -> tuple[float, ...]:
+        """Fold one bar in and return the features as a tuple of floats, in FEATURE_NAMES order.
+
+        The trader reads features a few at a time, every bar: indexing a tuple of floats costs a
+        fraction of indexing an array, whose every item is boxed into a NumPy scalar.
+        """
         closes = self._closes
         seen = self.bars
         bars = self.bars = seen + 1
@@ -132,18 +141,18 @@ class FeatureState:
         mean = total / n
         var = max(squares / n - mean * mean, 0.0)
         std = math.sqrt(var)
-        v = self.vector
-        v[0] = ret_1
-        v[1] = math.log(close / closes[-25]) if bars > 24 else 0.0
-        v[2] = math.log(close / closes[-73]) if bars > 72 else 0.0
-        v[3] = math.sqrt(vol_24)
-        v[4] = math.sqrt(vol_168)
-        v[5] = (fast - slow) / slow
-        v[6] = mean_range
-        # A flat window has no spread to measure against; call it zero rather than divide by it.
-        v[7] = (close - mean) / std if std > close * 1e-9 else 0.0
-        v[8] = volume / mean_volume if mean_volume > 0 else 1.0
-        return v
+        return (
+            ret_1,
+            math.log(close / closes[-25]) if bars > 24 else 0.0,
+            math.log(close / closes[-73]) if bars > 72 else 0.0,
+            math.sqrt(vol_24),
+            math.sqrt(vol_168),
+            (fast - slow) / slow,
+            mean_range,
+            # A flat window has no spread to measure against: zero rather than divide by it.
+            (close - mean) / std if std > close * 1e-9 else 0.0,
+            volume / mean_volume if mean_volume > 0 else 1.0,
+        )
 
 
 def batch_features(bars: Bars) -> npt.NDArray[np.float64]:

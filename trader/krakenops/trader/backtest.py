@@ -60,9 +60,15 @@ def aligned_steps(bars: Mapping[str, Bars]) -> Iterator[tuple[int, dict[str, Bar
     if not series:
         return
     times = np.unique(np.concatenate([b.time for _, b in series]))
-    cursors = {symbol: 0 for symbol, _ in series}
-    columns = {
-        symbol: (
+    # Built symbol by symbol, each bar straight into its hour's slot: one pass per series
+    # instead of a merge that looks at every symbol every hour. A series' times increase
+    # strictly (marketdata refuses anything else), so each slot gets a symbol at most once,
+    # and symbols go in each hour's dict in the order of `bars`, as a merge would put them.
+    steps: list[dict[str, Bar]] = [{} for _ in range(len(times))]
+    for symbol, b in series:
+        slots = np.searchsorted(times, b.time).tolist()
+        made = map(
+            Bar,
             b.time.tolist(),
             b.open.tolist(),
             b.high.tolist(),
@@ -70,16 +76,9 @@ def aligned_steps(bars: Mapping[str, Bars]) -> Iterator[tuple[int, dict[str, Bar
             b.close.tolist(),
             b.volume.tolist(),
         )
-        for symbol, b in series
-    }
-    for t in times.tolist():
-        step: dict[str, Bar] = {}
-        for symbol, (tt, o, h, lo, c, v) in columns.items():
-            i = cursors[symbol]
-            if i < len(tt) and tt[i] == t:
-                step[symbol] = Bar(t, o[i], h[i], lo[i], c[i], v[i])
-                cursors[symbol] = i + 1
-        yield t, step
+        for slot, bar in zip(slots, made, strict=True):
+            steps[slot][symbol] = bar
+    yield from zip(times.tolist(), steps, strict=True)
 
 
 def build_engine(

@@ -193,6 +193,8 @@ class PaperKrakenSimulator:
     ) -> list[Fill]:
         """Fill resting limits of `symbol` that this bar traded through, at their limit, as maker."""
         new: list[Fill] = []
+        if not self._resting:
+            return new  # the usual bar: a backtest asks for every symbol every hour
         for order in list(self._resting.values()):
             intent = order.intent
             if intent.symbol != symbol:

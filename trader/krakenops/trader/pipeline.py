@@ -115,10 +115,10 @@ class DecisionPipeline:
             state = self.features.get(symbol)
             if state is None:
                 continue
-            vector = state.update(bar.high, bar.low, bar.close, bar.volume)
+            features = state.fold(bar.high, bar.low, bar.close, bar.volume)
             self.portfolio.mark(symbol, bar.close)
             if state.warm:
-                views[symbol] = SymbolView(symbol, bar.close_time, bar.close, vector.copy(), True)
+                views[symbol] = SymbolView(symbol, bar.close_time, bar.close, features, True)
         return views
 
     def warm_up(self, bars: Mapping[str, Bar]) -> dict[str, SymbolView]:

@@ -7,9 +7,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-import numpy as np
-import numpy.typing as npt
-
 from krakenops.core.features import FEATURE_NAMES
 from krakenops.trader.orders import Side
 from krakenops.trader.portfolio import Portfolio, Position
@@ -55,7 +52,7 @@ class SymbolView:
     symbol: str
     time: int  # the bar's close, Unix seconds
     close: float
-    features: npt.NDArray[np.float64]
+    features: tuple[float, ...]  # in FEATURE_NAMES order
     warm: bool  # enough history for every feature to mean something
 
 
