@@ -18,6 +18,7 @@ from krakenops.trader.orders import Fill, Side
 from krakenops.trader.paper import PaperKrakenSimulator
 from krakenops.trader.pipeline import Bar, DecisionPipeline
 from krakenops.trader.portfolio import Portfolio
+from krakenops.trader.regime import Regime
 from krakenops.trader.risk import RiskManager
 
 __all__ = ["BacktestResult", "SignalRecord", "aligned_steps", "build_engine", "run_backtest"]
@@ -123,7 +124,7 @@ def run_backtest(
     open_signals: dict[str, SignalRecord] = {}
     signals: list[SignalRecord] = []
     rejections: dict[str, int] = {}
-    regime_bars: dict[str, int] = {}
+    regimes: dict[Regime, int] = {}
     bar_steps = 0
     for t, step_bars in aligned_steps(chosen):
         close = t + BAR_SECONDS
@@ -135,7 +136,7 @@ def run_backtest(
         bar_steps += len(step_bars)
         times.append(close)
         equity.append(report.equity)
-        regime_bars[report.regime.value] = regime_bars.get(report.regime.value, 0) + 1
+        regimes[report.regime] = regimes.get(report.regime, 0) + 1
         _collect(report, fills, signals, open_signals, rejections)
     return BacktestResult(
         times=np.asarray(times, dtype=np.int64),
@@ -145,7 +146,7 @@ def run_backtest(
         signals=signals,
         traded_notional_usd=sum(f.quantity * f.price for f in fills),
         rejections=rejections,
-        regime_bars=regime_bars,
+        regime_bars={regime.value: count for regime, count in regimes.items()},
         bar_steps=bar_steps,
     )
 

@@ -123,7 +123,9 @@ class TradingEngine:
             signal = decision.inputs.get(proposal.intent.client_order_id)
             for fill in result.fills:
                 self._book(fill, proposal, signal, report)
-        risk.observe_equity()
+        if decision.proposals:
+            # Equity moves only with marks and fills: without an order it is what was observed.
+            risk.observe_equity()
         report.equity = self.portfolio.equity()
         return report
 

@@ -111,14 +111,16 @@ class DecisionPipeline:
     def update(self, bars: Mapping[str, Bar]) -> dict[str, SymbolView]:
         """Fold in this step's bars; the views of warm symbols that had a bar."""
         views: dict[str, SymbolView] = {}
+        states, mark = self.features, self.portfolio.mark
         for symbol, bar in bars.items():
-            state = self.features.get(symbol)
+            state = states.get(symbol)
             if state is None:
                 continue
-            features = state.fold(bar.high, bar.low, bar.close, bar.volume)
-            self.portfolio.mark(symbol, bar.close)
+            close = bar.close
+            features = state.fold(bar.high, bar.low, close, bar.volume)
+            mark(symbol, close)
             if state.warm:
-                views[symbol] = SymbolView(symbol, bar.close_time, bar.close, features, True)
+                views[symbol] = SymbolView(symbol, bar.close_time, close, features, True)
         return views
 
     def warm_up(self, bars: Mapping[str, Bar]) -> dict[str, SymbolView]:
@@ -132,13 +134,18 @@ class DecisionPipeline:
         regime_engine = self.regime
         if views:
             regime_engine.update(market_state([v.features for v in views.values()]))
-        selection = self.selector.select(regime_engine.regime, regime_engine.recovering)
-        step = Step(time, regime_engine.regime, regime_engine.recovering, views, self.portfolio)
-        decision = Decision(time, regime_engine.regime, selection)
-        self._exits(step, decision)
+        regime, recovering = regime_engine.regime, regime_engine.recovering
+        selection = self.selector.select(regime, recovering)
+        step = Step(time, regime, recovering, views, self.portfolio)
+        decision = Decision(time, regime, selection, [], {}, {})
+        if self.portfolio.positions:
+            self._exits(step, decision)
         signals: list[Signal] = []
+        strategies = self.strategies
         for name in selection.active:
-            signals.extend(self.strategies[name].entries(step))
+            signals += strategies[name].entries(step)
+        if not signals:
+            return decision  # most bars: nothing to reduce, nothing to enter
         entries = [s for s in signals if s.kind is SignalKind.ENTER]
         for signal in signals:
             if signal.kind is not SignalKind.ENTER:

@@ -58,7 +58,8 @@ class StrategySelector:
                     raise ValueError(f"{row}: {name} is not eligible in {regime.value}")
 
     def select(self, regime: Regime, recovering: bool = False) -> Selection:
-        row = "RECOVERY" if recovering and regime is Regime.NEUTRAL else regime.value
+        # A Regime is a StrEnum: the member itself keys the rows named by its value.
+        row: str = "RECOVERY" if recovering and regime is Regime.NEUTRAL else regime
         selection = self._selections.get(row)
         if selection is None:
             selection = Selection(regime, MappingProxyType(dict(self.table[row])))
