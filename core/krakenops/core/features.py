@@ -50,37 +50,19 @@ _WINDOW = 48
 class FeatureState:
     """The running state of one symbol's features; `update` takes a bar and returns the vector.
 
-    Each exponentially weighted mean (and variance) is the recursion `batch_features` runs,
-    kept as plain floats on the instance: `update` runs for every symbol every bar, and
-    attribute arithmetic costs a fraction of a call per statistic.
+    Each exponentially weighted mean (and variance) is the recursion `batch_features` runs. The
+    running statistics live in one tuple, unpacked into locals and packed back once a bar:
+    `fold` runs for every symbol every bar, and locals cost a fraction of attribute access.
     """
 
-    __slots__ = (
-        "_closes",
-        "_ema_fast",
-        "_ema_slow",
-        "_range",
-        "_sum",
-        "_sumsq",
-        "_vol_24",
-        "_vol_24_mean",
-        "_vol_168",
-        "_vol_168_mean",
-        "_volume",
-        "_window",
-        "bars",
-        "vector",
-    )
+    __slots__ = ("_closes", "_stats", "bars", "vector")
 
     def __init__(self) -> None:
-        self._closes: deque[float] = deque(maxlen=73)
-        self._window: deque[float] = deque(maxlen=_WINDOW)
-        self._sum = 0.0
-        self._sumsq = 0.0
-        self._vol_24_mean = self._vol_24 = 0.0  # EW mean and variance of ret_1, span 24
-        self._vol_168_mean = self._vol_168 = 0.0  # ... span 168
-        self._ema_fast = self._ema_slow = 0.0  # EW means of close, spans 12 and 48
-        self._range = self._volume = 0.0  # EW means of the relative range and the volume
+        self._closes: deque[float] = deque(maxlen=73)  # ret_72 reads the close 72 bars back
+        # EW mean and variance of ret_1 (spans 24 and 168); EW means of close (spans 12 and 48),
+        # of the relative range and of the volume (span 24); sum and sum of squares of the
+        # last 48 closes.
+        self._stats = (0.0,) * 10
         self.bars = 0
         self.vector = np.zeros(len(FEATURE_NAMES))
 
@@ -105,42 +87,52 @@ class FeatureState:
         seen = self.bars
         bars = self.bars = seen + 1
         relative_range = (high - low) / close
+        m24, vol_24, m168, vol_168, fast, slow, mean_range, mean_volume, total, squares = (
+            self._stats
+        )
         if seen:
             ret_1 = math.log(close / closes[-1])
             # The recursion of _ewm: delta from the old mean, mean moved by alpha x delta,
             # variance (1 - alpha) x (variance + alpha x delta^2).
-            delta = ret_1 - self._vol_24_mean
-            self._vol_24_mean += _A_VOL_24 * delta
-            vol_24 = self._vol_24 = _K_VOL_24 * (self._vol_24 + _A_VOL_24 * delta * delta)
-            delta = ret_1 - self._vol_168_mean
-            self._vol_168_mean += _A_VOL_168 * delta
-            vol_168 = self._vol_168 = _K_VOL_168 * (self._vol_168 + _A_VOL_168 * delta * delta)
-            fast = self._ema_fast = self._ema_fast + _A_FAST * (close - self._ema_fast)
-            slow = self._ema_slow = self._ema_slow + _A_SLOW * (close - self._ema_slow)
-            mean_range = self._range = self._range + _A_RANGE * (relative_range - self._range)
-            mean_volume = self._volume = self._volume + _A_VOLUME * (volume - self._volume)
+            delta = ret_1 - m24
+            m24 += _A_VOL_24 * delta
+            vol_24 = _K_VOL_24 * (vol_24 + _A_VOL_24 * delta * delta)
+            delta = ret_1 - m168
+            m168 += _A_VOL_168 * delta
+            vol_168 = _K_VOL_168 * (vol_168 + _A_VOL_168 * delta * delta)
+            fast += _A_FAST * (close - fast)
+            slow += _A_SLOW * (close - slow)
+            mean_range += _A_RANGE * (relative_range - mean_range)
+            mean_volume += _A_VOLUME * (volume - mean_volume)
+            if seen >= _WINDOW:
+                old = closes[-_WINDOW]  # the close that leaves the 48-bar window
+                total -= old
+                squares -= old * old
         else:
             # The first bar starts every mean at its value and every variance at zero.
-            ret_1 = vol_24 = vol_168 = 0.0
-            self._vol_24_mean = self._vol_168_mean = 0.0
-            self._vol_24 = self._vol_168 = 0.0
-            fast = slow = self._ema_fast = self._ema_slow = close
-            mean_range = self._range = relative_range
-            mean_volume = self._volume = volume
+            ret_1 = 0.0
+            fast = slow = close
+            mean_range = relative_range
+            mean_volume = volume
         closes.append(close)
-        window = self._window
-        if seen >= _WINDOW:
-            old = window[0]
-            self._sum -= old
-            self._sumsq -= old * old
-        window.append(close)
-        total = self._sum = self._sum + close
-        squares = self._sumsq = self._sumsq + close * close
+        total += close
+        squares += close * close
+        self._stats = (
+            m24,
+            vol_24,
+            m168,
+            vol_168,
+            fast,
+            slow,
+            mean_range,
+            mean_volume,
+            total,
+            squares,
+        )
 
-        n = len(window)
+        n = bars if bars < _WINDOW else _WINDOW
         mean = total / n
-        var = max(squares / n - mean * mean, 0.0)
-        std = math.sqrt(var)
+        std = math.sqrt(max(squares / n - mean * mean, 0.0))
         return (
             ret_1,
             math.log(close / closes[-25]) if bars > 24 else 0.0,
