@@ -126,18 +126,22 @@ def run_backtest(
     rejections: dict[str, int] = {}
     regimes: dict[Regime, int] = {}
     bar_steps = 0
+    warm_up, step = engine.pipeline.warm_up, engine.step
     for t, step_bars in aligned_steps(chosen):
         close = t + BAR_SECONDS
-        clock.set(datetime.fromtimestamp(close, UTC))
+        now = datetime.fromtimestamp(close, UTC)
+        clock.set(now)
         if start_time is not None and t < start_time:
-            engine.pipeline.warm_up(step_bars)
+            warm_up(step_bars)
             continue
-        report = engine.step(close, step_bars)
+        report = step(close, step_bars, now)
         bar_steps += len(step_bars)
         times.append(close)
         equity.append(report.equity)
         regimes[report.regime] = regimes.get(report.regime, 0) + 1
-        _collect(report, fills, signals, open_signals, rejections)
+        # Most steps neither trade nor skip anything: nothing to collect.
+        if report.fills or report.denials or report.rejected or report.skipped:
+            _collect(report, fills, signals, open_signals, rejections)
     return BacktestResult(
         times=np.asarray(times, dtype=np.int64),
         equity=np.asarray(equity, dtype=np.float64),

@@ -70,12 +70,13 @@ class TradingEngine:
         self.log_decisions = log_decisions
         self._resting: dict[str, Proposal] = {}
 
-    def step(self, time: int, bars: Mapping[str, Bar]) -> StepReport:
-        """Decide and act on the bars that closed at `time` (Unix seconds)."""
+    def step(self, time: int, bars: Mapping[str, Bar], when: datetime | None = None) -> StepReport:
+        """Decide and act on the bars that closed at `time` (Unix seconds; `when` if known)."""
         # Runs once per bar in a backtest: attributes are bound to locals once.
         pipeline, risk, client = self.pipeline, self.risk, self.client
         report = StepReport(time, pipeline.regime.regime, (), 0.0, [], [], [], [], {}, {})
-        when = datetime.fromtimestamp(time, UTC)
+        if when is None:
+            when = datetime.fromtimestamp(time, UTC)
         on_bar = client.on_bar
         for symbol, bar in bars.items():
             for fill in on_bar(symbol, when, bar.high, bar.low, bar.close):
