@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from krakenops.core.features import FEATURE_NAMES
 from krakenops.trader.portfolio import Portfolio, Position
 from krakenops.trader.regime import Regime
@@ -17,8 +15,8 @@ def view(
     symbol: str = "ETH", close: float = 2000.0, time: int = NOW, **features: float
 ) -> SymbolView:
     values = {**CALM, **features}
-    vector = np.array([values.get(name, 0.0) for name in FEATURE_NAMES])
-    return SymbolView(symbol, time, close, vector, True)
+    features = tuple(values.get(name, 0.0) for name in FEATURE_NAMES)
+    return SymbolView(symbol, time, close, features, True)
 
 
 def step(

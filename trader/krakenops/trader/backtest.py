@@ -18,6 +18,7 @@ from krakenops.trader.orders import Fill, Side
 from krakenops.trader.paper import PaperKrakenSimulator
 from krakenops.trader.pipeline import Bar, DecisionPipeline
 from krakenops.trader.portfolio import Portfolio
+from krakenops.trader.regime import Regime
 from krakenops.trader.risk import RiskManager
 
 __all__ = ["BacktestResult", "SignalRecord", "aligned_steps", "build_engine", "run_backtest"]
@@ -60,9 +61,15 @@ def aligned_steps(bars: Mapping[str, Bars]) -> Iterator[tuple[int, dict[str, Bar
     if not series:
         return
     times = np.unique(np.concatenate([b.time for _, b in series]))
-    cursors = {symbol: 0 for symbol, _ in series}
-    columns = {
-        symbol: (
+    # Built symbol by symbol, each bar straight into its hour's slot: one pass per series
+    # instead of a merge that looks at every symbol every hour. A series' times increase
+    # strictly (marketdata refuses anything else), so each slot gets a symbol at most once,
+    # and symbols go in each hour's dict in the order of `bars`, as a merge would put them.
+    steps: list[dict[str, Bar]] = [{} for _ in range(len(times))]
+    for symbol, b in series:
+        slots = np.searchsorted(times, b.time).tolist()
+        made = map(
+            Bar,
             b.time.tolist(),
             b.open.tolist(),
             b.high.tolist(),
@@ -70,16 +77,9 @@ def aligned_steps(bars: Mapping[str, Bars]) -> Iterator[tuple[int, dict[str, Bar
             b.close.tolist(),
             b.volume.tolist(),
         )
-        for symbol, b in series
-    }
-    for t in times.tolist():
-        step: dict[str, Bar] = {}
-        for symbol, (tt, o, h, lo, c, v) in columns.items():
-            i = cursors[symbol]
-            if i < len(tt) and tt[i] == t:
-                step[symbol] = Bar(t, o[i], h[i], lo[i], c[i], v[i])
-                cursors[symbol] = i + 1
-        yield t, step
+        for slot, bar in zip(slots, made, strict=True):
+            steps[slot][symbol] = bar
+    yield from zip(times.tolist(), steps, strict=True)
 
 
 def build_engine(
@@ -124,20 +124,24 @@ def run_backtest(
     open_signals: dict[str, SignalRecord] = {}
     signals: list[SignalRecord] = []
     rejections: dict[str, int] = {}
-    regime_bars: dict[str, int] = {}
+    regimes: dict[Regime, int] = {}
     bar_steps = 0
+    warm_up, step = engine.pipeline.warm_up, engine.step
     for t, step_bars in aligned_steps(chosen):
         close = t + BAR_SECONDS
-        clock.set(datetime.fromtimestamp(close, UTC))
+        now = datetime.fromtimestamp(close, UTC)
+        clock.set(now)
         if start_time is not None and t < start_time:
-            engine.pipeline.warm_up(step_bars)
+            warm_up(step_bars)
             continue
-        report = engine.step(close, step_bars)
+        report = step(close, step_bars, now)
         bar_steps += len(step_bars)
         times.append(close)
         equity.append(report.equity)
-        regime_bars[report.regime.value] = regime_bars.get(report.regime.value, 0) + 1
-        _collect(report, fills, signals, open_signals, rejections)
+        regimes[report.regime] = regimes.get(report.regime, 0) + 1
+        # Most steps neither trade nor skip anything: nothing to collect.
+        if report.fills or report.denials or report.rejected or report.skipped:
+            _collect(report, fills, signals, open_signals, rejections)
     return BacktestResult(
         times=np.asarray(times, dtype=np.int64),
         equity=np.asarray(equity, dtype=np.float64),
@@ -146,7 +150,7 @@ def run_backtest(
         signals=signals,
         traded_notional_usd=sum(f.quantity * f.price for f in fills),
         rejections=rejections,
-        regime_bars=regime_bars,
+        regime_bars={regime.value: count for regime, count in regimes.items()},
         bar_steps=bar_steps,
     )
 

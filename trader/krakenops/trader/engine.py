@@ -32,7 +32,7 @@ class BookedFill:
     signal: SignalInputs | None  # the decision behind an entry
 
 
-@dataclass
+@dataclass(slots=True)
 class StepReport:
     time: int
     regime: Regime
@@ -70,39 +70,43 @@ class TradingEngine:
         self.log_decisions = log_decisions
         self._resting: dict[str, Proposal] = {}
 
-    def step(self, time: int, bars: Mapping[str, Bar]) -> StepReport:
-        """Decide and act on the bars that closed at `time` (Unix seconds)."""
-        report = StepReport(time, self.pipeline.regime.regime, (), 0.0)
-        when = datetime.fromtimestamp(time, UTC)
+    def step(self, time: int, bars: Mapping[str, Bar], when: datetime | None = None) -> StepReport:
+        """Decide and act on the bars that closed at `time` (Unix seconds; `when` if known)."""
+        # Runs once per bar in a backtest: attributes are bound to locals once.
+        pipeline, risk, client = self.pipeline, self.risk, self.client
+        report = StepReport(time, pipeline.regime.regime, (), 0.0, [], [], [], [], {}, {})
+        if when is None:
+            when = datetime.fromtimestamp(time, UTC)
+        on_bar = client.on_bar
         for symbol, bar in bars.items():
-            for fill in self.client.on_bar(symbol, when, bar.high, bar.low, bar.close):
+            for fill in on_bar(symbol, when, bar.high, bar.low, bar.close):
                 self._book(fill, self._resting.pop(fill.client_order_id, None), None, report)
-        if not self.risk.accepting_orders():
+        if not risk.accepting_orders():
             # The window or its transition: the market is still read, nothing is decided.
-            report.views = self.pipeline.warm_up(bars)
-            report.regime = self.pipeline.regime.regime
+            report.views = pipeline.warm_up(bars)
+            report.regime = pipeline.regime.regime
             report.equity = self.portfolio.equity()
             report.paused = True
             return report
-        views = self.pipeline.update(bars)
+        views = pipeline.update(bars)
         report.views = views
-        self.risk.roll_day()
-        self.risk.observe_equity()
-        decision = self.pipeline.decide(time, views)
+        risk.roll_day()
+        risk.observe_equity()
+        decision = pipeline.decide(time, views)
         report.regime, report.active, report.skipped = (
             decision.regime,
             decision.selection.active,
             decision.skipped,
         )
         for proposal in decision.proposals:
-            denial = self.risk.check(proposal)
+            denial = risk.check(proposal)
             if denial is not None:
                 report.denials.append((proposal, denial))
                 if self.log_decisions:
                     _log_denial(proposal, denial)
                 continue
-            result = self.client.submit(proposal.intent)
-            self.risk.record_order(proposal)
+            result = client.submit(proposal.intent)
+            risk.record_order(proposal)
             if result.status is OrderStatus.REJECTED:
                 report.rejected.append(result)
                 if self.log_decisions:
@@ -120,7 +124,9 @@ class TradingEngine:
             signal = decision.inputs.get(proposal.intent.client_order_id)
             for fill in result.fills:
                 self._book(fill, proposal, signal, report)
-        self.risk.observe_equity()
+        if decision.proposals:
+            # Equity moves only with marks and fills: without an order it is what was observed.
+            risk.observe_equity()
         report.equity = self.portfolio.equity()
         return report
 

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -97,7 +98,7 @@ class ModelRefusedError(IntegrityError):
 
 
 def model_inputs(
-    features: npt.NDArray[np.float64], strategy: str, side: Side
+    features: Sequence[float] | npt.NDArray[np.float64], strategy: str, side: Side
 ) -> npt.NDArray[np.float64]:
     """One model input row: the features, the strategy one-hot, then the side (+1 buy, -1 sell)."""
     row = np.zeros(len(MODEL_INPUT_NAMES))

@@ -135,15 +135,16 @@ class PaperKrakenSimulator:
     # ExecutionClient
 
     def submit(self, intent: OrderIntent) -> OrderResult:
-        existing = self._orders.get(intent.client_order_id)
+        orders, client_order_id = self._orders, intent.client_order_id
+        existing = orders.get(client_order_id)
         if existing is not None:
             return existing if isinstance(existing, OrderResult) else existing.result()
-        self._sequence += 1
+        sequence = self._sequence = self._sequence + 1
         mid = intent.reference_price
         # Comparisons rather than isfinite calls: NaN fails both, and this runs for every fill.
         if intent.order_type is _MARKET and 0.0 < intent.quantity < _INF and 0.0 < mid < _INF:
-            result = self._market(intent, f"O-{self._sequence}", mid)
-            self._orders[intent.client_order_id] = result
+            result = self._market(intent, sequence, mid)
+            orders[client_order_id] = result
             return result
         order = SimOrder(intent, f"O-{self._sequence}", OrderStatus.OPEN)
         self._orders[intent.client_order_id] = order
@@ -193,6 +194,8 @@ class PaperKrakenSimulator:
     ) -> list[Fill]:
         """Fill resting limits of `symbol` that this bar traded through, at their limit, as maker."""
         new: list[Fill] = []
+        if not self._resting:
+            return new  # the usual bar: a backtest asks for every symbol every hour
         for order in list(self._resting.values()):
             intent = order.intent
             if intent.symbol != symbol:
@@ -243,14 +246,15 @@ class PaperKrakenSimulator:
         self._sequence += 1
         return f"{prefix}-{self._sequence:09d}"
 
-    def _market(self, intent: OrderIntent, exchange_order_id: str, mid: float) -> OrderResult:
-        """Fill a market order at once: the hot path of every backtest, kept free of detours."""
+    def _market(self, intent: OrderIntent, sequence: int, mid: float) -> OrderResult:
+        """Fill order number `sequence` at market at once: the hot path of every backtest."""
         slip = mid * self._slip_scale * self._random()
-        quantity, symbol = intent.quantity, intent.symbol
-        price = mid + slip if intent.side is _BUY else mid - slip
+        quantity, symbol, side = intent.quantity, intent.symbol, intent.side
+        price = mid + slip if side is _BUY else mid - slip
         notional = quantity * price
         fee = notional * self.taker_fee
-        refusal = self._transfer(symbol, intent.side, quantity, notional, fee)
+        exchange_order_id = f"O-{sequence}"
+        refusal = self._transfer(symbol, side, quantity, notional, fee)
         if refusal is not None:
             return OrderResult(
                 intent.client_order_id, OrderStatus.REJECTED, exchange_order_id, reason=refusal
@@ -264,9 +268,9 @@ class PaperKrakenSimulator:
             {
                 "client_order_id": intent.client_order_id,
                 "exchange_order_id": exchange_order_id,
-                "trade_id": f"T-{self._sequence}",
+                "trade_id": f"T-{sequence}",
                 "symbol": symbol,
-                "side": intent.side,
+                "side": side,
                 "quantity": quantity,
                 "price": price,
                 "fee_usd": fee,

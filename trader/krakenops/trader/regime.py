@@ -31,7 +31,7 @@ class Regime(StrEnum):
     PANIC = "PANIC"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is built every bar (see pipeline.Bar)
 class MarketState:
     """Equal-weighted averages of the per-symbol features the regime is read from."""
 
@@ -41,7 +41,7 @@ class MarketState:
     vol_ratio: float  # short-term over long-term volatility: above 1 the market is heating up
 
 
-def market_state(vectors: Sequence[npt.NDArray[np.float64]]) -> MarketState:
+def market_state(vectors: Sequence[Sequence[float] | npt.NDArray[np.float64]]) -> MarketState:
     """Average the warm symbols' feature vectors into one market-wide reading."""
     n = len(vectors)
     if n == 0:

@@ -7,9 +7,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-import numpy as np
-import numpy.typing as npt
-
 from krakenops.core.features import FEATURE_NAMES
 from krakenops.trader.orders import Side
 from krakenops.trader.portfolio import Portfolio, Position
@@ -47,14 +44,15 @@ class SignalKind(StrEnum):
     EXIT = "exit"  # sell the whole position
 
 
-@dataclass(frozen=True, slots=True)
+# SymbolView and Step are built every bar: slotted, not frozen, for the cheap __init__ (see Bar).
+@dataclass(slots=True)
 class SymbolView:
     """One symbol at this step: the bar that just closed and its features."""
 
     symbol: str
     time: int  # the bar's close, Unix seconds
     close: float
-    features: npt.NDArray[np.float64]
+    features: tuple[float, ...]  # in FEATURE_NAMES order
     warm: bool  # enough history for every feature to mean something
 
 
@@ -72,7 +70,7 @@ class Signal:
         return Side.BUY if self.kind is SignalKind.ENTER else Side.SELL
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Step:
     """Everything a strategy may read at one decision: no clock, no venue, no files."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from krakenops.trader.regime import Regime
 
@@ -26,16 +27,21 @@ _DEFAULT_TABLE: dict[str, dict[str, float]] = {
 class Selection:
     regime: Regime
     allocations: Mapping[str, float]  # active strategy -> fraction of equity it may hold
+    active: tuple[str, ...] = field(init=False, compare=False)  # the allocations' keys, in order
 
-    @property
-    def active(self) -> tuple[str, ...]:
-        return tuple(self.allocations)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "active", tuple(self.allocations))
 
 
 @dataclass(frozen=True)
 class StrategySelector:
     table: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: _DEFAULT_TABLE)
     eligible: Mapping[str, frozenset[Regime]] = field(default_factory=dict)
+    # One selection per table row, built on first use: the pipeline selects every bar, and a
+    # selection is immutable (its allocations are a read-only view).
+    _selections: dict[str, Selection] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         for row, weights in self.table.items():
@@ -52,5 +58,10 @@ class StrategySelector:
                     raise ValueError(f"{row}: {name} is not eligible in {regime.value}")
 
     def select(self, regime: Regime, recovering: bool = False) -> Selection:
-        row = "RECOVERY" if recovering and regime is Regime.NEUTRAL else regime.value
-        return Selection(regime, dict(self.table[row]))
+        # A Regime is a StrEnum: the member itself keys the rows named by its value.
+        row: str = "RECOVERY" if recovering and regime is Regime.NEUTRAL else regime
+        selection = self._selections.get(row)
+        if selection is None:
+            selection = Selection(regime, MappingProxyType(dict(self.table[row])))
+            self._selections[row] = selection
+        return selection
