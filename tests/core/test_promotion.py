@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from krakenops.core.artifacts import ArtifactStore
+from krakenops.core.artifacts import ArtifactStore, Candidate
 from krakenops.core.clock import ManualClock
 from krakenops.core.promotion import PromotionRequest, PromotionService, Refusal, decide
 from krakenops.core.records import Action, ValidationReport
@@ -50,14 +50,20 @@ def promote(
     return service.execute(PromotionRequest(Action.PROMOTE, confirm, request_id, model_id, "test"))
 
 
-def test_promotion_writes_pointer_keeps_previous_and_audits(
-    store: ArtifactStore, clock: ManualClock
-):
-    service = PromotionService(store, clock)
+def validated_pair(store: ArtifactStore) -> tuple[Candidate, Candidate]:
+    """Two candidates, each with a passing validation for its own sha256."""
     first = factories.candidate(store, "model_20260205_first")
     second = factories.candidate(store, "model_20260205_second", payload=b"other")
     for written in (first, second):
         store.write_validation(factories.report(written.model_id, written.sha256))
+    return first, second
+
+
+def test_promotion_writes_pointer_keeps_previous_and_audits(
+    store: ArtifactStore, clock: ManualClock
+):
+    service = PromotionService(store, clock)
+    first, second = validated_pair(store)
     assert promote(service, first.model_id, "mp-1").applied
     outcome = promote(service, second.model_id, "mp-2")
     assert outcome.applied
@@ -126,10 +132,7 @@ def test_rollback_restores_previous_and_needs_its_own_confirmation(
     store: ArtifactStore, clock: ManualClock
 ):
     service = PromotionService(store, clock)
-    first = factories.candidate(store, "model_20260205_first")
-    second = factories.candidate(store, "model_20260205_second", payload=b"other")
-    for written in (first, second):
-        store.write_validation(factories.report(written.model_id, written.sha256))
+    first, second = validated_pair(store)
     promote(service, first.model_id, "mp-1")
     promote(service, second.model_id, "mp-2")
     refused = service.execute(PromotionRequest(Action.ROLLBACK, "yes-promote", "rb-0"))
@@ -153,10 +156,7 @@ def test_rollback_restores_previous_and_needs_its_own_confirmation(
 
 def test_rollback_to_a_tampered_model_is_refused(store: ArtifactStore, clock: ManualClock):
     service = PromotionService(store, clock)
-    first = factories.candidate(store, "model_20260205_first")
-    second = factories.candidate(store, "model_20260205_second", payload=b"other")
-    for written in (first, second):
-        store.write_validation(factories.report(written.model_id, written.sha256))
+    first, second = validated_pair(store)
     promote(service, first.model_id, "mp-1")
     promote(service, second.model_id, "mp-2")
     first.model_file.write_bytes(b"tampered")

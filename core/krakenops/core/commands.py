@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +10,13 @@ from krakenops.core.clock import ManualClock, SystemClock, utc
 from krakenops.core.config import ConfigError, EnvironmentConfig, load_config
 from krakenops.core.verify import render, verify_startup
 
-__all__ = ["load_for_cli", "verify_command", "window_command"]
+__all__ = [
+    "common_arguments",
+    "load_for_cli",
+    "parse_config_args",
+    "verify_command",
+    "window_command",
+]
 
 
 def load_for_cli(config: str, root: str | None) -> EnvironmentConfig:
@@ -20,7 +25,7 @@ def load_for_cli(config: str, root: str | None) -> EnvironmentConfig:
     return loaded.with_root(Path(root)) if root else loaded
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="TradingEnvironment YAML file")
     parser.add_argument("--root", help="artifact root to use instead of the one in the file")
     parser.add_argument("--at", help="evaluate at this UTC instant (ISO 8601) instead of now")
@@ -30,15 +35,22 @@ def _clock(at: str | None) -> SystemClock | ManualClock:
     return ManualClock(utc(datetime.fromisoformat(at))) if at else SystemClock()
 
 
-def verify_command(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="krakenops verify", description=verify_command.__doc__)
-    _common(parser)
+def parse_config_args(
+    parser: argparse.ArgumentParser, argv: list[str]
+) -> tuple[argparse.Namespace, EnvironmentConfig]:
+    """Parse the arguments and load the config; a bad config exits 2 with the field named."""
     args = parser.parse_args(argv)
     try:
-        config = load_for_cli(args.config, args.root)
+        return args, load_for_cli(args.config, args.root)
     except ConfigError as error:
-        print(f"krakenops verify: {error}", file=sys.stderr)
-        return 2
+        parser.exit(2, f"{parser.prog}: {error}\n")
+
+
+def verify_command(argv: list[str]) -> int:
+    """Print the start-up verification banner; exit 1 when a check fails."""
+    parser = argparse.ArgumentParser(prog="krakenops verify", description=verify_command.__doc__)
+    common_arguments(parser)
+    args, config = parse_config_args(parser, argv)
     result = verify_startup(config, _clock(args.at))
     print(render(result))
     return 0 if result.passed else 1
@@ -46,14 +58,9 @@ def verify_command(argv: list[str]) -> int:
 
 def window_command(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="krakenops window", description="Show coming windows.")
-    _common(parser)
+    common_arguments(parser)
     parser.add_argument("--count", type=int, default=3, help="how many windows to list")
-    args = parser.parse_args(argv)
-    try:
-        config = load_for_cli(args.config, args.root)
-    except ConfigError as error:
-        print(f"krakenops window: {error}", file=sys.stderr)
-        return 2
+    args, config = parse_config_args(parser, argv)
     window = config.spec.downtime.window()
     now = _clock(args.at).now()
     status = window.status(now)
