@@ -1,0 +1,280 @@
+"""The seed's risk table, row by row, and the state that must survive a restart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from krakenops.core.clock import ManualClock
+from krakenops.core.config import RiskLimits
+from krakenops.core.window import DowntimeWindow
+from krakenops.trader.orders import OrderIntent, OrderType, Side
+from krakenops.trader.portfolio import ClosedTrade, Portfolio, Position
+from krakenops.trader.risk import (
+    DenialReason,
+    Proposal,
+    RiskManager,
+    confidence_multiplier,
+    entry_quantity,
+)
+
+NOON = datetime(2026, 2, 5, 12, 0, tzinfo=UTC)
+LIMITS = RiskLimits()
+
+
+def manager(
+    tmp_path: Path,
+    clock: ManualClock | None = None,
+    portfolio: Portfolio | None = None,
+    limits: RiskLimits = LIMITS,
+    window: DowntimeWindow | None = None,
+) -> RiskManager:
+    return RiskManager(
+        limits,
+        window or DowntimeWindow.parse("03:00", "05:00"),
+        clock or ManualClock(NOON),
+        portfolio or Portfolio(10_000.0),
+        tmp_path / "risk_state.json",
+    )
+
+
+def entry(
+    symbol: str = "ETH",
+    price: float = 2000.0,
+    stop: float = 1900.0,
+    risk_usd: float = 100.0,
+    confidence: float = 1.0,
+) -> Proposal:
+    quantity = risk_usd / (price - stop)
+    intent = OrderIntent(
+        f"ko-{symbol}-{risk_usd}",
+        symbol,
+        Side.BUY,
+        quantity,
+        OrderType.MARKET,
+        price,
+        confidence=confidence,
+    )
+    return Proposal(intent, stop, intent.client_order_id)
+
+
+def sale(symbol: str, quantity: float, price: float = 2000.0) -> Proposal:
+    intent = OrderIntent(
+        f"ko-{symbol}-sell", symbol, Side.SELL, quantity, OrderType.MARKET, price, reduce_only=True
+    )
+    return Proposal(intent)
+
+
+def loss(pnl: float = -10.0) -> ClosedTrade:
+    return ClosedTrade("ETH", "trend_follower", "s", 0, 3600, pnl, pnl / 1000)
+
+
+def holding(portfolio: Portfolio, symbol: str, quantity: float, price: float, stop: float) -> None:
+    portfolio.positions[symbol] = Position(
+        symbol,
+        "trend_follower",
+        quantity,
+        price,
+        stop,
+        0,
+        price,
+        quantity * price,
+        quantity * price,
+    )
+    portfolio.cash_usd -= quantity * price
+    portfolio.mark(symbol, price)
+
+
+def test_an_order_within_every_limit_is_allowed(tmp_path: Path):
+    assert manager(tmp_path).check(entry()) is None
+
+
+def test_three_consecutive_losses_trip_the_kill_switch(tmp_path: Path):
+    risk = manager(tmp_path)
+    risk.record_closed(loss())
+    risk.record_closed(loss())
+    assert risk.check(entry()) is None
+    risk.record_closed(loss())
+    denial = risk.check(entry())
+    assert denial is not None and denial.reason is DenialReason.KILL_SWITCH
+    assert "3 consecutive" in denial.detail
+
+
+def test_a_winning_trade_resets_the_run_of_losses(tmp_path: Path):
+    risk = manager(tmp_path)
+    for pnl in (-10.0, -10.0, 5.0, -10.0, -10.0):
+        risk.record_closed(loss(pnl))
+    assert not risk.state.kill_switch and risk.state.consecutive_losses == 2
+
+
+def test_a_two_percent_daily_loss_trips_the_kill_switch(tmp_path: Path):
+    portfolio = Portfolio(10_000.0)
+    holding(portfolio, "ETH", 2.0, 2000.0, 1800.0)
+    risk = manager(tmp_path, portfolio=portfolio)
+    portfolio.mark("ETH", 1905.0)  # -190 USD: -1.9%
+    risk.observe_equity()
+    assert not risk.state.kill_switch
+    portfolio.mark("ETH", 1899.0)  # -202 USD: -2.02%
+    risk.observe_equity()
+    denial = risk.check(entry("BTC", 30000.0, 29000.0, 50.0))
+    assert denial is not None and denial.reason is DenialReason.KILL_SWITCH
+    assert "daily loss" in denial.detail
+
+
+def test_the_kill_switch_stops_entries_but_lets_positions_close(tmp_path: Path):
+    portfolio = Portfolio(10_000.0)
+    holding(portfolio, "ETH", 1.0, 2000.0, 1900.0)
+    risk = manager(tmp_path, portfolio=portfolio)
+    for _ in range(3):
+        risk.record_closed(loss())
+    assert risk.check(entry("BTC", 30000.0, 29000.0, 50.0)).reason is DenialReason.KILL_SWITCH  # type: ignore[union-attr]
+    assert risk.check(sale("ETH", 1.0)) is None
+
+
+def test_orders_beyond_twenty_a_day_are_skipped(tmp_path: Path):
+    risk = manager(tmp_path)
+    for _ in range(20):
+        assert risk.check(entry(risk_usd=10.0)) is None
+        risk.record_order(entry(risk_usd=10.0))
+    denial = risk.check(entry(risk_usd=10.0))
+    assert denial is not None and denial.reason is DenialReason.DAILY_TRADE_LIMIT
+
+
+def test_portfolio_heat_above_eight_percent_is_rejected(tmp_path: Path):
+    portfolio = Portfolio(100_000.0)
+    holding(portfolio, "BTC", 1.0, 30000.0, 26000.0)  # 4,000 at risk
+    holding(portfolio, "SOL", 100.0, 100.0, 70.0)  # 3,000 at risk: heat 7% of equity 100,000
+    risk = manager(tmp_path, portfolio=portfolio)
+    assert risk.check(entry("ETH", 2000.0, 1900.0, 1000.0)) is None  # 8% exactly
+    denial = risk.check(entry("ETH", 2000.0, 1900.0, 1100.0))
+    assert denial is not None and denial.reason is DenialReason.PORTFOLIO_HEAT
+
+
+def test_risk_in_one_symbol_above_five_percent_is_rejected(tmp_path: Path):
+    portfolio = Portfolio(100_000.0)
+    holding(portfolio, "ETH", 10.0, 2000.0, 1600.0)  # 4,000 at risk in ETH
+    risk = manager(tmp_path, portfolio=portfolio)
+    assert risk.check(entry("ETH", 2000.0, 1900.0, 1000.0)) is None  # 5% exactly
+    denial = risk.check(entry("ETH", 2000.0, 1900.0, 1500.0))
+    assert denial is not None and denial.reason is DenialReason.SYMBOL_RISK
+    assert risk.check(entry("BTC", 30000.0, 29000.0, 1500.0)) is None
+
+
+def test_per_trade_risk_is_two_percent_times_the_confidence_multiplier(tmp_path: Path):
+    assert confidence_multiplier(LIMITS, 0.0) == 0.5 and confidence_multiplier(LIMITS, 1.0) == 1.0
+    quantity = entry_quantity(LIMITS, 10_000.0, 2000.0, 1900.0, confidence=0.5)
+    assert quantity * 100.0 == pytest.approx(10_000 * 0.02 * 0.75)
+    risk = manager(tmp_path)
+    assert risk.check(entry(risk_usd=150.0, confidence=0.5)) is None
+    denial = risk.check(entry(risk_usd=151.0, confidence=0.5))
+    assert denial is not None and denial.reason is DenialReason.PER_TRADE_RISK
+    assert risk.check(entry(risk_usd=200.0, confidence=1.0)) is None
+
+
+@pytest.mark.parametrize(
+    ("price", "stop", "risk_usd"), [(0.0, -1.0, 1.0), (-5.0, -6.0, 1.0), (100.0, 99.0, 150.0)]
+)
+def test_entry_price_must_be_positive_and_its_cost_below_equity(
+    tmp_path: Path, price: float, stop: float, risk_usd: float
+):
+    denial = manager(tmp_path).check(entry("ETH", price, stop, risk_usd))
+    assert denial is not None and denial.reason is DenialReason.ENTRY_PRICE
+
+
+def test_an_entry_without_a_stop_under_its_price_is_invalid(tmp_path: Path):
+    proposal = entry()
+    no_stop = Proposal(proposal.intent, 0.0)
+    assert manager(tmp_path).check(no_stop).reason is DenialReason.INVALID_ORDER  # type: ignore[union-attr]
+
+
+def test_a_sale_larger_than_the_holding_is_invalid(tmp_path: Path):
+    portfolio = Portfolio(10_000.0)
+    holding(portfolio, "ETH", 1.0, 2000.0, 1900.0)
+    denial = manager(tmp_path, portfolio=portfolio).check(sale("ETH", 1.5))
+    assert denial is not None and denial.reason is DenialReason.INVALID_ORDER
+
+
+def test_buying_beyond_cash_is_refused(tmp_path: Path):
+    portfolio = Portfolio(1_000.0)
+    holding(portfolio, "ETH", 0.4, 2000.0, 1990.0)
+    denial = manager(tmp_path, portfolio=portfolio).check(entry("BTC", 300.0, 299.0, 3.0))
+    assert denial is not None and denial.reason is DenialReason.INSUFFICIENT_CASH
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "instant", "allowed"),
+    [
+        ("03:00", "05:00", datetime(2026, 2, 5, 3, 0, tzinfo=UTC), False),
+        ("03:00", "05:00", datetime(2026, 2, 5, 4, 59, tzinfo=UTC), False),
+        ("03:00", "05:00", datetime(2026, 2, 5, 5, 0, tzinfo=UTC), True),
+        ("23:00", "01:00", datetime(2026, 2, 5, 23, 30, tzinfo=UTC), False),
+        ("23:00", "01:00", datetime(2026, 2, 6, 0, 30, tzinfo=UTC), False),
+        ("23:00", "01:00", datetime(2026, 2, 6, 1, 0, tzinfo=UTC), True),
+        ("23:00", "01:00", datetime(2026, 2, 5, 22, 59, tzinfo=UTC), True),
+    ],
+)
+def test_no_order_of_any_kind_in_downtime(
+    tmp_path: Path, start: str, end: str, instant: datetime, allowed: bool
+):
+    portfolio = Portfolio(10_000.0)
+    holding(portfolio, "ETH", 1.0, 2000.0, 1900.0)
+    risk = manager(
+        tmp_path, ManualClock(instant), portfolio, window=DowntimeWindow.parse(start, end)
+    )
+    for proposal in (entry("BTC", 30000.0, 29000.0, 50.0), sale("ETH", 1.0)):
+        denial = risk.check(proposal)
+        assert (denial is None) is allowed
+        if not allowed:
+            assert denial is not None and denial.reason is DenialReason.DOWNTIME
+
+
+def test_no_order_in_the_transition_before_the_window(tmp_path: Path):
+    window = DowntimeWindow.parse("03:00", "05:00", drain_seconds=600)
+    risk = manager(tmp_path, ManualClock(datetime(2026, 2, 5, 2, 55, tzinfo=UTC)), window=window)
+    assert risk.check(entry()).reason is DenialReason.DOWNTIME  # type: ignore[union-attr]
+
+
+def test_kill_switch_survives_restart_within_the_day(tmp_path: Path):
+    clock = ManualClock(NOON)
+    first = manager(tmp_path, clock)
+    for _ in range(3):
+        first.record_closed(loss())
+    first.record_order(entry())
+    clock.advance(timedelta(hours=6))
+    restarted = manager(tmp_path, clock)
+    assert restarted.state.kill_switch and restarted.state.trades_today == 1
+    assert restarted.check(entry()).reason is DenialReason.KILL_SWITCH  # type: ignore[union-attr]
+
+
+def test_kill_switch_and_daily_counters_reset_at_utc_midnight(tmp_path: Path):
+    clock = ManualClock(datetime(2026, 2, 5, 23, 59, tzinfo=UTC))
+    risk = manager(tmp_path, clock)
+    for _ in range(3):
+        risk.record_closed(loss())
+    risk.record_order(entry())
+    clock.advance(timedelta(minutes=1))
+    restarted = manager(tmp_path, clock)
+    assert not restarted.state.kill_switch
+    assert restarted.state.trades_today == 0 and restarted.state.consecutive_losses == 0
+    assert restarted.state.day == "2026-02-06"
+    assert restarted.check(entry()) is None
+    risk.roll_day()
+    assert not risk.state.kill_switch
+
+
+def test_an_unreadable_risk_state_starts_with_the_kill_switch_on(tmp_path: Path):
+    (tmp_path / "risk_state.json").write_text("{not json")
+    risk = manager(tmp_path)
+    assert risk.check(entry()).reason is DenialReason.KILL_SWITCH  # type: ignore[union-attr]
+
+
+def test_limits_come_from_the_configuration(tmp_path: Path):
+    limits = RiskLimits(max_consecutive_losses=1, max_daily_trades=1, per_trade_risk=0.01)
+    risk = manager(tmp_path, limits=limits)
+    assert risk.check(entry(risk_usd=101.0)).reason is DenialReason.PER_TRADE_RISK  # type: ignore[union-attr]
+    risk.record_order(entry(risk_usd=50.0))
+    assert risk.check(entry(risk_usd=50.0)).reason is DenialReason.DAILY_TRADE_LIMIT  # type: ignore[union-attr]
+    risk.record_closed(loss())
+    assert risk.state.kill_switch

@@ -1,0 +1,220 @@
+"""The trading loop: poll bars, decide outside the window, act, write everything down, sleep."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time as _time
+from collections.abc import Callable
+from datetime import datetime
+
+from krakenops.core.artifacts import ArtifactStore
+from krakenops.core.clock import Clock
+from krakenops.core.config import EnvironmentConfig
+from krakenops.core.jsonlog import event
+from krakenops.core.marketdata import BAR_SECONDS
+from krakenops.core.window import WindowPhase
+from krakenops.trader.engine import StepReport, TradingEngine
+from krakenops.trader.feeds import MarketFeed, Step
+from krakenops.trader.journal import Journal
+from krakenops.trader.metrics import TraderMetrics
+from krakenops.trader.modelwatch import ModelWatch
+from krakenops.trader.pipeline import DecisionPipeline
+from krakenops.trader.portfolio import Portfolio
+from krakenops.trader.risk import RiskManager
+from krakenops.trader.venues import Venue
+
+__all__ = ["TradingLoop", "reconcile"]
+
+log = logging.getLogger(__name__)
+
+
+def reconcile(portfolio: Portfolio, balances: dict[str, float]) -> list[str]:
+    """Make the book agree with the venue, which holds the money; return what had to change."""
+    changes: list[str] = []
+    cash = balances.get("USD", 0.0)
+    if abs(cash - portfolio.cash_usd) > 0.01:
+        changes.append(f"cash {portfolio.cash_usd:.2f} -> {cash:.2f}")
+        portfolio.cash_usd = cash
+    for symbol, position in list(portfolio.positions.items()):
+        held = balances.get(symbol, 0.0)
+        if held <= 0:
+            changes.append(f"{symbol} {position.quantity:g} -> 0 (closed at the venue)")
+            del portfolio.positions[symbol]
+        elif abs(held - position.quantity) > 1e-9 * max(1.0, held):
+            changes.append(f"{symbol} {position.quantity:g} -> {held:g}")
+            position.quantity = held
+    return changes
+
+
+class TradingLoop:
+    """One trader process: it never places an order in the window or its transition."""
+
+    def __init__(
+        self,
+        config: EnvironmentConfig,
+        clock: Clock,
+        feed: MarketFeed,
+        venue: Venue,
+        store: ArtifactStore,
+        *,
+        metrics: TraderMetrics | None = None,
+        realtime: bool = False,
+        interval_seconds: float | None = None,
+    ) -> None:
+        spec = config.spec
+        self.config, self.clock, self.feed, self.venue, self.store = (
+            config,
+            clock,
+            feed,
+            venue,
+            store,
+        )
+        self.window = spec.downtime.window()
+        self.interval = interval_seconds or spec.trader.loop_interval_seconds
+        self.metrics = metrics or TraderMetrics(config.env_id)
+        self.journal = Journal(store)
+        self._stop = threading.Event()
+        # On the wall clock a stop request must cut the wait short; a simulated clock just jumps.
+        self._sleep: Callable[[float], object] = self._stop.wait if realtime else clock.sleep
+        self.rejections: dict[str, int] = {}
+        balances = venue.client.balances()
+        portfolio = self.journal.load_positions() or Portfolio(balances.get("USD", 0.0))
+        changes = reconcile(portfolio, balances)
+        if changes:
+            event(
+                log,
+                logging.ERROR,
+                "ledger_reconciled",
+                f"ledger differed from {venue.client.venue}: {'; '.join(changes)}",
+                changes=changes,
+            )
+        self.portfolio = portfolio
+        self.models = ModelWatch(store)
+        self.risk = RiskManager(
+            spec.risk, self.window, clock, portfolio, self.journal.risk_state_path
+        )
+        pipeline = DecisionPipeline(
+            spec.universe.symbols, spec.risk, portfolio, self.models.current
+        )
+        self.engine = TradingEngine(pipeline, self.risk, venue.client, portfolio)
+        self.started = int(clock.now().timestamp())
+        self.iterations = 0
+        self._regime_changes = 0
+        self._refusals = 0
+
+    def stop(self) -> None:
+        """Ask the loop to finish its iteration and return (the SIGTERM handler calls this)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self, until: datetime | None = None) -> None:
+        """Iterate until stopped, past `until`, or out of recorded bars; state is saved on the way out."""
+        try:
+            while not self._stop.is_set():
+                self.iterate()
+                if until is not None and self.clock.now() >= until:
+                    break
+                if getattr(self.feed, "exhausted", False):
+                    break
+                self._sleep(self.interval)
+        finally:
+            self.close()
+
+    def iterate(self) -> None:
+        began = _time.perf_counter()
+        now = self.clock.now()
+        phase = self.window.status(now).phase
+        self.models.check()
+        steps = self.feed.poll(now)
+        for index, step in enumerate(steps):
+            newest = index == len(steps) - 1
+            self._step(step, phase, newest and self._fresh(step, now))
+        self.iterations += 1
+        self._export(phase, _time.perf_counter() - began)
+
+    def close(self) -> None:
+        self.journal.save_positions(self.portfolio)
+        self.venue.close()
+        self.journal.close()
+        event(
+            log,
+            logging.INFO,
+            "trader_stopped",
+            "trader stopped; state saved",
+            iterations=self.iterations,
+        )
+
+    def _fresh(self, step: Step, now: datetime) -> bool:
+        # Only the bar that has just closed is traded; a backlog after a pause or restart is history.
+        return step[0] + 2 * BAR_SECONDS >= now.timestamp()
+
+    def _step(self, step: Step, phase: WindowPhase, tradeable: bool) -> None:
+        t, bars = step
+        close = t + BAR_SECONDS
+        pipeline = self.engine.pipeline
+        if tradeable and phase is WindowPhase.TRADING:
+            report = self.engine.step(close, bars)
+            self._record(report)
+            regime, active, views = report.regime, report.active, report.views
+        else:
+            # The window, its transition, or history: features and regime move, nothing is decided.
+            views = pipeline.warm_up(bars)
+            regime = pipeline.regime.regime
+            active = pipeline.selector.select(regime, pipeline.regime.recovering).active
+        if close >= self.started - BAR_SECONDS:
+            self.journal.observe(
+                close,
+                views,
+                regime=regime.value,
+                active=active,
+                equity=self.portfolio.equity(),
+                phase=phase.value,
+                model_id=self.models.model_id,
+            )
+
+    def _record(self, report: StepReport) -> None:
+        m = self.metrics
+        for booked in report.fills:
+            self.journal.trade(booked, self.config.env_id)
+            m.count_order(booked.fill.side.value, "filled")
+        if report.fills:
+            # Money moved: the book and the venue account go to disk before anything else happens.
+            self.journal.save_positions(self.portfolio)
+            self.venue.save()
+        reasons = [d.reason.value for _, d in report.denials]
+        reasons += ["venue_rejected"] * len(report.rejected)
+        for reason in reasons:
+            self._reject(reason, 1)
+        for cause, n in report.skipped.items():
+            self._reject(cause, n)
+
+    def _reject(self, reason: str, n: int) -> None:
+        self.metrics.count_rejection(reason, n)
+        self.rejections[reason] = self.rejections.get(reason, 0) + n
+
+    def _export(self, phase: WindowPhase, seconds: float) -> None:
+        m, portfolio, state = self.metrics, self.portfolio, self.risk.state
+        pipeline = self.engine.pipeline
+        equity = portfolio.equity()
+        m.equity.set(equity)
+        m.pnl.set(equity - portfolio.starting_equity_usd)
+        m.daily_pnl.set(equity - state.day_start_equity if state.day_start_equity else 0.0)
+        m.set_positions({s: portfolio.exposure(s) for s in portfolio.positions})
+        m.heat.set(portfolio.open_risk() / equity if equity > 0 else 0.0)
+        m.kill_switch.set(1.0 if state.kill_switch else 0.0)
+        m.trades_today.set(state.trades_today)
+        m.set_regime(pipeline.regime.regime)
+        m.regime_changes.inc(pipeline.regime.changes - self._regime_changes)
+        self._regime_changes = pipeline.regime.changes
+        m.set_active(
+            pipeline.selector.select(pipeline.regime.regime, pipeline.regime.recovering).active
+        )
+        m.set_model(self.models.model_id)
+        m.model_refusals.inc(self.models.refusals - self._refusals)
+        self._refusals = self.models.refusals
+        m.set_phase(phase)
+        m.loop_latency.observe(seconds)

@@ -1,0 +1,138 @@
+"""The trader's Prometheus metrics, on a registry of its own so tests and the demo can hold several."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from krakenops.core.window import WindowPhase
+from krakenops.trader.model import STRATEGY_NAMES
+from krakenops.trader.regime import Regime
+
+__all__ = ["TraderMetrics"]
+
+_PREFIX = "krakenops_trader"
+
+
+class TraderMetrics:
+    def __init__(self, env: str, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r, e = self.registry, {"env": env}
+        self._env = env
+        self.equity = Gauge(
+            f"{_PREFIX}_equity_usd", "Marked-to-market equity.", ["env"], registry=r
+        ).labels(**e)
+        self.pnl = Gauge(
+            f"{_PREFIX}_pnl_usd", "Equity minus starting equity.", ["env"], registry=r
+        ).labels(**e)
+        self.daily_pnl = Gauge(
+            f"{_PREFIX}_daily_pnl_usd",
+            "Equity minus equity at the start of the UTC day.",
+            ["env"],
+            registry=r,
+        ).labels(**e)
+        self.positions = Gauge(
+            f"{_PREFIX}_open_positions", "Open positions.", ["env"], registry=r
+        ).labels(**e)
+        self.position_value = Gauge(
+            f"{_PREFIX}_position_usd",
+            "Value of the position in a symbol.",
+            ["env", "symbol"],
+            registry=r,
+        )
+        self.heat = Gauge(
+            f"{_PREFIX}_portfolio_heat",
+            "Open risk over equity (stops hit now).",
+            ["env"],
+            registry=r,
+        ).labels(**e)
+        self.orders = Counter(
+            f"{_PREFIX}_orders",
+            "Orders sent to the venue, by side and outcome.",
+            ["env", "side", "status"],
+            registry=r,
+        )
+        self.rejections = Counter(
+            f"{_PREFIX}_rejections",
+            "Orders denied or refused, by reason.",
+            ["env", "reason"],
+            registry=r,
+        )
+        self.kill_switch = Gauge(
+            f"{_PREFIX}_kill_switch", "1 while the kill switch is on.", ["env"], registry=r
+        ).labels(**e)
+        self.trades_today = Gauge(
+            f"{_PREFIX}_orders_today", "Orders placed this UTC day.", ["env"], registry=r
+        ).labels(**e)
+        self.regime = Gauge(
+            f"{_PREFIX}_regime", "1 for the current regime.", ["env", "regime"], registry=r
+        )
+        self.regime_changes = Counter(
+            f"{_PREFIX}_regime_changes", "Regime changes.", ["env"], registry=r
+        ).labels(**e)
+        self.strategy_active = Gauge(
+            f"{_PREFIX}_strategy_active",
+            "1 for an active strategy.",
+            ["env", "strategy"],
+            registry=r,
+        )
+        self.model = Gauge(
+            f"{_PREFIX}_model_info", "1 for the model in use.", ["env", "model_id"], registry=r
+        )
+        self.model_refusals = Counter(
+            f"{_PREFIX}_model_refusals",
+            "Approved models refused at verification.",
+            ["env"],
+            registry=r,
+        ).labels(**e)
+        self.loop_latency = Histogram(
+            f"{_PREFIX}_loop_latency_seconds",
+            "Time of one loop iteration.",
+            ["env"],
+            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0),
+            registry=r,
+        ).labels(**e)
+        self.window_phase = Gauge(
+            f"{_PREFIX}_window_phase",
+            "1 for the current window phase.",
+            ["env", "phase"],
+            registry=r,
+        )
+        self._model_id: str | None = None
+        self._symbols: set[str] = set()
+
+    def set_regime(self, regime: Regime) -> None:
+        for value in Regime:
+            self.regime.labels(self._env, value.value).set(1.0 if value is regime else 0.0)
+
+    def set_active(self, active: Iterable[str]) -> None:
+        chosen = set(active)
+        for name in STRATEGY_NAMES:
+            self.strategy_active.labels(self._env, name).set(1.0 if name in chosen else 0.0)
+
+    def set_model(self, model_id: str) -> None:
+        if model_id == self._model_id:
+            return
+        if self._model_id is not None:
+            self.model.remove(self._env, self._model_id)
+        self.model.labels(self._env, model_id).set(1.0)
+        self._model_id = model_id
+
+    def set_phase(self, phase: WindowPhase) -> None:
+        for value in WindowPhase:
+            self.window_phase.labels(self._env, value.value).set(1.0 if value is phase else 0.0)
+
+    def set_positions(self, values: Mapping[str, float]) -> None:
+        self.positions.set(len(values))
+        for symbol in self._symbols - set(values):
+            self.position_value.labels(self._env, symbol).set(0.0)
+        for symbol, value in values.items():
+            self.position_value.labels(self._env, symbol).set(value)
+        self._symbols |= set(values)
+
+    def count_order(self, side: str, status: str) -> None:
+        self.orders.labels(self._env, side, status).inc()
+
+    def count_rejection(self, reason: str, n: int = 1) -> None:
+        self.rejections.labels(self._env, reason).inc(n)

@@ -1,0 +1,348 @@
+"""PaperKrakenSimulator: a spot venue in process, with Kraken's fees, slippage and seeded fills."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from krakenops.core.clock import Clock, SystemClock
+from krakenops.core.config import PaperSettings
+from krakenops.core.universe import Universe
+from krakenops.trader.orders import (
+    Fill,
+    OrderIntent,
+    OrderResult,
+    OrderStatus,
+    OrderType,
+    Side,
+)
+
+__all__ = ["PaperKrakenSimulator"]
+
+_USD = "USD"
+# Quantities below this are dust: a sell that would leave less closes the holding exactly.
+_DUST = 1e-12
+
+
+@dataclass(slots=True)
+class _Order:
+    intent: OrderIntent
+    exchange_order_id: str
+    status: OrderStatus
+    reserved: float = 0.0
+    fills: list[Fill] = field(default_factory=list)
+    reason: str | None = None
+
+    def result(self) -> OrderResult:
+        filled = sum(f.quantity for f in self.fills)
+        notional = sum(f.quantity * f.price for f in self.fills)
+        return OrderResult(
+            client_order_id=self.intent.client_order_id,
+            status=self.status,
+            exchange_order_id=self.exchange_order_id,
+            filled_quantity=filled,
+            average_price=notional / filled if filled > 0 else None,
+            fee_usd=sum(f.fee_usd for f in self.fills),
+            fills=tuple(self.fills),
+            reason=self.reason,
+        )
+
+
+class PaperKrakenSimulator:
+    """A Kraken-like spot account: USD cash, base-asset holdings, no shorting, no margin.
+
+    Market orders fill at once at the mid moved against the taker by a seeded random slippage
+    of up to twice `slippage_bps` (mean `slippage_bps`), paying the taker fee. Limit orders that
+    cross the mid fill the same way at no worse than their limit; others rest, reserve their
+    cash or asset, and fill at their limit as maker when a later bar trades through it.
+    """
+
+    venue = "paper"
+
+    def __init__(  # noqa: PLR0917 - the seed's constructor takes these positionally
+        self,
+        starting_balance_usd: float = 10_000.0,
+        maker_fee: float = 0.0016,
+        taker_fee: float = 0.0026,
+        slippage_bps: float = 5.0,
+        enable_funding_costs: bool = False,
+        seed: int | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if not math.isfinite(starting_balance_usd) or starting_balance_usd < 0:
+            raise ValueError("starting_balance_usd must be a non-negative number")
+        if not 0 <= maker_fee < 0.1 or not 0 <= taker_fee < 0.1:
+            raise ValueError("fees are fractions of notional in [0, 0.1)")
+        if not 0 <= slippage_bps <= 1000:
+            raise ValueError("slippage_bps must be in [0, 1000]")
+        if enable_funding_costs:
+            # Funding is a perpetual-futures charge; this venue trades spot, where none accrues.
+            raise ValueError("funding costs apply to perpetuals; the simulator trades spot only")
+        self.maker_fee = maker_fee
+        self.taker_fee = taker_fee
+        self.slippage_bps = slippage_bps
+        self.seed = seed
+        self._rng = random.Random(seed)  # noqa: S311 - simulated slippage, not a secret
+        self._clock: Clock = clock or SystemClock()
+        self._balances: dict[str, float] = {_USD: float(starting_balance_usd)}
+        self._reserved: dict[str, float] = {}
+        self._orders: dict[str, _Order] = {}
+        self._resting: dict[str, _Order] = {}
+        self._fills: list[Fill] = []
+        self._sequence = 0
+
+    @classmethod
+    def from_settings(
+        cls, settings: PaperSettings, clock: Clock | None = None
+    ) -> PaperKrakenSimulator:
+        return cls(
+            starting_balance_usd=settings.starting_balance_usd,
+            maker_fee=settings.maker_fee,
+            taker_fee=settings.taker_fee,
+            slippage_bps=settings.slippage_bps,
+            enable_funding_costs=settings.enable_funding_costs,
+            seed=settings.seed,
+            clock=clock,
+        )
+
+    # the seed's calls
+
+    def submit_market_order(
+        self, symbol: str, quantity: float, side: Side | str, mid_price: float
+    ) -> OrderResult:
+        """Fill `quantity` of `symbol` (any Kraken or canonical name) at once around `mid_price`."""
+        return self.submit(
+            OrderIntent(
+                client_order_id=self._next_id("sim"),
+                symbol=Universe.resolve(symbol).symbol,
+                side=Side(side),
+                quantity=quantity,
+                order_type=OrderType.MARKET,
+                reference_price=mid_price,
+            )
+        )
+
+    def submit_limit_order(
+        self,
+        symbol: str,
+        quantity: float,
+        side: Side | str,
+        limit_price: float,
+        mid_price: float | None = None,
+    ) -> OrderResult:
+        """Place a limit order; it fills now if it crosses `mid_price`, otherwise it rests."""
+        return self.submit(
+            OrderIntent(
+                client_order_id=self._next_id("sim"),
+                symbol=Universe.resolve(symbol).symbol,
+                side=Side(side),
+                quantity=quantity,
+                order_type=OrderType.LIMIT,
+                reference_price=mid_price if mid_price is not None else limit_price,
+                limit_price=limit_price,
+            )
+        )
+
+    # ExecutionClient
+
+    def submit(self, intent: OrderIntent) -> OrderResult:
+        existing = self._orders.get(intent.client_order_id)
+        if existing is not None:
+            return existing.result()
+        order = _Order(intent, self._next_id("O"), OrderStatus.OPEN)
+        self._orders[intent.client_order_id] = order
+        problem = _malformed(intent)
+        if problem is not None:
+            return self._reject(order, problem)
+        mid = intent.reference_price
+        if intent.order_type is OrderType.MARKET:
+            return self._take(order, mid, None)
+        limit = intent.limit_price
+        assert limit is not None  # _malformed refuses a limit order without a price
+        crosses = limit >= mid if intent.side is Side.BUY else limit <= mid
+        if crosses:
+            return self._take(order, mid, limit)
+        return self._rest(order)
+
+    def cancel(self, client_order_id: str) -> OrderResult:
+        order = self._orders.get(client_order_id)
+        if order is None:
+            return OrderResult(client_order_id, OrderStatus.REJECTED, reason="unknown order")
+        if order.status is OrderStatus.OPEN:
+            self._release(order)
+            order.status = OrderStatus.CANCELED
+            order.reason = "canceled by client"
+        return order.result()
+
+    def query(self, client_order_id: str) -> OrderResult | None:
+        order = self._orders.get(client_order_id)
+        return order.result() if order is not None else None
+
+    def open_orders(self) -> list[OrderResult]:
+        return [o.result() for o in self._resting.values()]
+
+    def balances(self) -> dict[str, float]:
+        return {
+            asset: amount
+            for asset, amount in self._balances.items()
+            if amount > _DUST or asset == _USD
+        }
+
+    def fills_since(self, since: datetime) -> list[Fill]:
+        return [f for f in self._fills if f.timestamp >= since]
+
+    def on_bar(
+        self, symbol: str, time: datetime, high: float, low: float, close: float
+    ) -> list[Fill]:
+        """Fill resting limits of `symbol` that this bar traded through, at their limit, as maker."""
+        new: list[Fill] = []
+        for order in list(self._resting.values()):
+            intent = order.intent
+            if intent.symbol != symbol:
+                continue
+            limit = intent.limit_price
+            assert limit is not None
+            touched = low <= limit if intent.side is Side.BUY else high >= limit
+            if not touched:
+                continue
+            self._release(order)
+            fill = self._settle(order, limit, self.maker_fee, "maker", time)
+            if fill is not None:
+                new.append(fill)
+        return new
+
+    # state a trading loop persists across restarts
+
+    @property
+    def trade_history(self) -> list[Fill]:
+        """Every fill so far, oldest first: the raw material of the training data."""
+        return list(self._fills)
+
+    def positions(self) -> dict[str, float]:
+        return {a: q for a, q in self._balances.items() if a != _USD and q > _DUST}
+
+    def equity(self, marks: dict[str, float]) -> float:
+        """Cash plus holdings at `marks`; a holding without a mark counts at zero (fail closed)."""
+        return self._balances[_USD] + sum(
+            q * marks.get(a, 0.0) for a, q in self.positions().items()
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        """Balances and the order sequence, for a paper account that survives a restart."""
+        if self._resting:
+            raise RuntimeError("cancel resting orders before taking a snapshot")
+        return {"balances": dict(self._balances), "sequence": self._sequence}
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        balances = {str(k): float(v) for k, v in snapshot["balances"].items()}
+        if _USD not in balances or any(not math.isfinite(v) or v < 0 for v in balances.values()):
+            raise ValueError("paper account snapshot holds invalid balances")
+        self._balances = balances
+        self._sequence = int(snapshot["sequence"])
+
+    # internals
+
+    def _next_id(self, prefix: str) -> str:
+        self._sequence += 1
+        return f"{prefix}-{self._sequence:09d}"
+
+    def _reject(self, order: _Order, reason: str) -> OrderResult:
+        order.status = OrderStatus.REJECTED
+        order.reason = reason
+        return order.result()
+
+    def _take(self, order: _Order, mid: float, limit: float | None) -> OrderResult:
+        slip = mid * self.slippage_bps * 2e-4 * self._rng.random()
+        buy = order.intent.side is Side.BUY
+        price = mid + slip if buy else mid - slip
+        if limit is not None:
+            price = min(price, limit) if buy else max(price, limit)
+        self._settle(order, price, self.taker_fee, "taker", self._clock.now())
+        return order.result()
+
+    def _settle(
+        self, order: _Order, price: float, fee_rate: float, liquidity: str, when: datetime
+    ) -> Fill | None:
+        intent = order.intent
+        quantity = intent.quantity
+        notional = quantity * price
+        fee = notional * fee_rate
+        balances = self._balances
+        if intent.side is Side.BUY:
+            cash = balances[_USD] - self._reserved.get(_USD, 0.0)
+            if notional + fee > cash + 1e-9:
+                self._reject(order, f"insufficient USD: need {notional + fee:.2f}, have {cash:.2f}")
+                return None
+            balances[_USD] -= notional + fee
+            balances[intent.symbol] = balances.get(intent.symbol, 0.0) + quantity
+        else:
+            held = balances.get(intent.symbol, 0.0) - self._reserved.get(intent.symbol, 0.0)
+            if quantity > held + _DUST:
+                self._reject(
+                    order, f"insufficient {intent.symbol}: sell {quantity:g}, hold {held:g}"
+                )
+                return None
+            left = balances[intent.symbol] - quantity
+            balances[intent.symbol] = left if left > _DUST else 0.0
+            balances[_USD] += notional - fee
+        self._sequence += 1
+        fill = Fill(
+            intent.client_order_id,
+            order.exchange_order_id,
+            f"T-{self._sequence:09d}",
+            intent.symbol,
+            intent.side,
+            quantity,
+            price,
+            fee,
+            when if when.tzinfo is not None else when.replace(tzinfo=UTC),
+            liquidity,
+        )
+        order.fills.append(fill)
+        order.status = OrderStatus.FILLED
+        self._fills.append(fill)
+        return fill
+
+    def _rest(self, order: _Order) -> OrderResult:
+        intent = order.intent
+        limit = intent.limit_price
+        assert limit is not None
+        if intent.side is Side.BUY:
+            need = intent.quantity * limit * (1 + self.maker_fee)
+            free = self._balances[_USD] - self._reserved.get(_USD, 0.0)
+            if need > free + 1e-9:
+                return self._reject(order, f"insufficient USD: need {need:.2f}, have {free:.2f}")
+            asset, amount = _USD, need
+        else:
+            free = self._balances.get(intent.symbol, 0.0) - self._reserved.get(intent.symbol, 0.0)
+            if intent.quantity > free + _DUST:
+                return self._reject(
+                    order, f"insufficient {intent.symbol}: sell {intent.quantity:g}, hold {free:g}"
+                )
+            asset, amount = intent.symbol, intent.quantity
+        self._reserved[asset] = self._reserved.get(asset, 0.0) + amount
+        order.reserved = amount
+        self._resting[intent.client_order_id] = order
+        return order.result()
+
+    def _release(self, order: _Order) -> None:
+        self._resting.pop(order.intent.client_order_id, None)
+        asset = _USD if order.intent.side is Side.BUY else order.intent.symbol
+        if order.reserved:
+            self._reserved[asset] = self._reserved.get(asset, 0.0) - order.reserved
+            order.reserved = 0.0
+
+
+def _malformed(intent: OrderIntent) -> str | None:
+    if not (math.isfinite(intent.quantity) and intent.quantity > 0):
+        return f"quantity must be positive, got {intent.quantity}"
+    if not (math.isfinite(intent.reference_price) and intent.reference_price > 0):
+        return f"reference price must be positive, got {intent.reference_price}"
+    if intent.order_type is OrderType.LIMIT:
+        limit = intent.limit_price
+        if limit is None or not (math.isfinite(limit) and limit > 0):
+            return "a limit order needs a positive limit price"
+    return None

@@ -1,0 +1,242 @@
+"""The decision pipeline: bars -> features -> regime -> strategies -> model -> sized proposals."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from krakenops.core.config import RiskLimits
+from krakenops.core.features import FeatureState
+from krakenops.trader.model import ConfidenceModel, model_inputs
+from krakenops.trader.orders import OrderIntent, OrderType, Side
+from krakenops.trader.portfolio import Portfolio
+from krakenops.trader.regime import Regime, RegimeEngine, market_state
+from krakenops.trader.risk import CASH_MARGIN, Proposal, entry_quantity
+from krakenops.trader.strategies import (
+    Selection,
+    Signal,
+    SignalKind,
+    Step,
+    Strategy,
+    StrategySelector,
+    SymbolView,
+    default_strategies,
+)
+
+__all__ = ["Bar", "Decision", "DecisionPipeline", "PipelineSettings", "SignalInputs"]
+
+# With no approved model every signal gets this confidence: mid-way, so rules-only trades are
+# sized between the smallest and the largest multiplier rather than at full size.
+RULES_ONLY_CONFIDENCE = 0.5
+SIZE_HAIRCUT = 0.995
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One closed hourly bar; `time` is its open, as in Kraken's OHLC."""
+
+    time: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+    @property
+    def close_time(self) -> int:
+        return self.time + 3600
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    min_confidence: float = 0.45  # a model that expects the trade to lose more often vetoes it
+    min_notional_usd: float = 10.0  # Kraken's minimum order is around this; smaller is noise
+
+
+@dataclass(frozen=True, slots=True)
+class SignalInputs:
+    """What a proposal was decided on: the model input row and the confidence it got."""
+
+    signal: Signal
+    inputs: npt.NDArray[np.float64]
+    confidence: float
+
+
+@dataclass
+class Decision:
+    """One step's output before risk: proposals in the order they should be tried."""
+
+    time: int
+    regime: Regime
+    selection: Selection
+    proposals: list[Proposal] = field(default_factory=list)
+    inputs: dict[str, SignalInputs] = field(default_factory=dict)  # by client_order_id
+    skipped: dict[str, int] = field(default_factory=dict)  # signals dropped before risk, by cause
+
+
+class DecisionPipeline:
+    """Holds the per-symbol features and the regime; turns each step's bars into proposals."""
+
+    def __init__(
+        self,
+        symbols: tuple[str, ...],
+        limits: RiskLimits,
+        portfolio: Portfolio,
+        model: Callable[[], ConfidenceModel | None],
+        *,
+        settings: PipelineSettings | None = None,
+        strategies: Mapping[str, Strategy] | None = None,
+        selector: StrategySelector | None = None,
+        regime: RegimeEngine | None = None,
+    ) -> None:
+        self.symbols = symbols
+        self.limits = limits
+        self.portfolio = portfolio
+        self.model = model
+        self.settings = settings or PipelineSettings()
+        self.strategies = dict(strategies or default_strategies())
+        self.selector = selector or StrategySelector(
+            eligible={name: s.regimes for name, s in self.strategies.items()}
+        )
+        self.regime = regime or RegimeEngine()
+        self.features = {s: FeatureState() for s in symbols}
+
+    def update(self, bars: Mapping[str, Bar]) -> dict[str, SymbolView]:
+        """Fold in this step's bars; the views of warm symbols that had a bar."""
+        views: dict[str, SymbolView] = {}
+        for symbol, bar in bars.items():
+            state = self.features.get(symbol)
+            if state is None:
+                continue
+            vector = state.update(bar.high, bar.low, bar.close, bar.volume)
+            self.portfolio.mark(symbol, bar.close)
+            if state.warm:
+                views[symbol] = SymbolView(symbol, bar.close_time, bar.close, vector.copy(), True)
+        return views
+
+    def warm_up(self, bars: Mapping[str, Bar]) -> dict[str, SymbolView]:
+        """Fold in bars without deciding (history, downtime): features and regime still move."""
+        views = self.update(bars)
+        if views:
+            self.regime.update(market_state([v.features for v in views.values()]))
+        return views
+
+    def decide(self, time: int, views: Mapping[str, SymbolView]) -> Decision:
+        regime_engine = self.regime
+        if views:
+            regime_engine.update(market_state([v.features for v in views.values()]))
+        selection = self.selector.select(regime_engine.regime, regime_engine.recovering)
+        step = Step(time, regime_engine.regime, regime_engine.recovering, views, self.portfolio)
+        decision = Decision(time, regime_engine.regime, selection)
+        self._exits(step, decision)
+        signals: list[Signal] = []
+        for name in selection.active:
+            signals.extend(self.strategies[name].entries(step))
+        entries = [s for s in signals if s.kind is SignalKind.ENTER]
+        for signal in signals:
+            if signal.kind is not SignalKind.ENTER:
+                self._reduce(step, signal, decision)
+        if entries:
+            self._enter(step, entries, selection, decision)
+        return decision
+
+    def _exits(self, step: Step, decision: Decision) -> None:
+        for symbol, position in list(self.portfolio.positions.items()):
+            market = step.markets.get(symbol)
+            owner = self.strategies.get(position.strategy)
+            if market is None or owner is None:
+                continue
+            signal = owner.exit(position, market, step)
+            if signal is not None:
+                self._reduce(step, signal, decision)
+
+    def _reduce(self, step: Step, signal: Signal, decision: Decision) -> None:
+        position = self.portfolio.positions.get(signal.symbol)
+        market = step.markets.get(signal.symbol)
+        if position is None or market is None:
+            return
+        if any(p.intent.symbol == signal.symbol for p in decision.proposals):
+            return  # one sale per symbol per step: the first rule to ask decides
+        quantity = position.quantity
+        if signal.kind is SignalKind.REDUCE:
+            part = quantity * signal.fraction
+            # Selling a fraction that leaves dust behind is selling everything.
+            if (quantity - part) * market.close >= self.settings.min_notional_usd:
+                quantity = part
+        intent = _intent(decision, signal, quantity, market.close, 1.0, reduce_only=True)
+        decision.proposals.append(Proposal(intent, signal_id=position.signal_id))
+
+    def _enter(
+        self, step: Step, entries: list[Signal], selection: Selection, decision: Decision
+    ) -> None:
+        rows = np.stack(
+            [model_inputs(step.markets[s.symbol].features, s.strategy, Side.BUY) for s in entries]
+        )
+        model = self.model()
+        if model is None:
+            confidences = np.full(len(entries), RULES_ONLY_CONFIDENCE)
+        else:
+            confidences = model.confidence(rows)
+        portfolio = self.portfolio
+        equity = portfolio.equity()
+        cash = portfolio.cash_usd
+        taken: set[str] = set(portfolio.positions)
+        exposure = dict.fromkeys(selection.active, 0.0)
+        for position in portfolio.positions.values():
+            if position.strategy in exposure:
+                exposure[position.strategy] += portfolio.exposure(position.symbol)
+        for index, signal in enumerate(entries):
+            confidence = float(confidences[index])
+            if signal.symbol in taken:
+                continue
+            if model is not None and confidence < self.settings.min_confidence:
+                _count(decision.skipped, "low_confidence")
+                continue
+            price = step.markets[signal.symbol].close
+            # A hair under budget: fills before this one move equity by their fees.
+            quantity = SIZE_HAIRCUT * entry_quantity(
+                self.limits, equity, price, signal.stop_price, confidence
+            )
+            room = selection.allocations[signal.strategy] * equity - exposure[signal.strategy]
+            quantity = min(quantity, room / price, cash / (price * (1 + CASH_MARGIN) ** 2))
+            if not math.isfinite(quantity) or quantity * price < self.settings.min_notional_usd:
+                _count(decision.skipped, "below_min_notional")
+                continue
+            intent = _intent(decision, signal, quantity, price, confidence, reduce_only=False)
+            decision.proposals.append(Proposal(intent, signal.stop_price, intent.client_order_id))
+            decision.inputs[intent.client_order_id] = SignalInputs(signal, rows[index], confidence)
+            taken.add(signal.symbol)
+            exposure[signal.strategy] += quantity * price
+            cash -= quantity * price * (1 + CASH_MARGIN)
+
+
+def _intent(
+    decision: Decision,
+    signal: Signal,
+    quantity: float,
+    price: float,
+    confidence: float,
+    *,
+    reduce_only: bool,
+) -> OrderIntent:
+    # Deterministic from the decision, so a step decided twice asks the venue for the same order.
+    number = len(decision.proposals)
+    return OrderIntent(
+        client_order_id=f"ko-{decision.time}-{signal.symbol}-{signal.kind.value}-{number}",
+        symbol=signal.symbol,
+        side=signal.side,
+        quantity=quantity,
+        order_type=OrderType.MARKET,
+        reference_price=price,
+        strategy=signal.strategy,
+        confidence=confidence,
+        reduce_only=reduce_only,
+    )
+
+
+def _count(counter: dict[str, int], key: str) -> None:
+    counter[key] = counter.get(key, 0) + 1

@@ -1,0 +1,168 @@
+"""The trader's own book: positions with their stops and owners, cash, marks, realised results."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from krakenops.trader.orders import Fill, Side
+
+__all__ = ["ClosedTrade", "Portfolio", "Position"]
+
+_DUST = 1e-12
+
+
+@dataclass(slots=True)
+class Position:
+    """A long spot holding opened by one strategy; stops are the risk it carries."""
+
+    symbol: str
+    strategy: str
+    quantity: float
+    entry_price: float  # average, fees excluded
+    stop_price: float
+    opened_at: int  # Unix seconds of the opening fill
+    peak_price: float  # highest mark since opening, for trailing stops
+    cost_usd: float  # cost of what is still held, fees included
+    paid_usd: float  # everything paid to build the position, fees included
+    realized_usd: float = 0.0  # proceeds of partial sales minus their share of cost
+    hedged_at: int | None = None  # when Defensive Hedge last sold part of it
+    signal_id: str = ""  # the entry decision this position came from
+
+    def open_risk(self, mark: float) -> float:
+        """USD lost if the stop were hit now; without a usable stop, the whole value."""
+        if 0 < self.stop_price < mark:
+            return self.quantity * (mark - self.stop_price)
+        return self.quantity * mark
+
+    def hours_held(self, now: int) -> float:
+        return (now - self.opened_at) / 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedTrade:
+    """A position from opening to flat, net of every fee and slippage it paid."""
+
+    symbol: str
+    strategy: str
+    signal_id: str
+    opened_at: int
+    closed_at: int
+    pnl_usd: float
+    return_pct: float
+
+
+@dataclass
+class Portfolio:
+    """Cash and positions as the fills say; marks are the last close of each symbol."""
+
+    cash_usd: float
+    positions: dict[str, Position] = field(default_factory=dict)
+    marks: dict[str, float] = field(default_factory=dict)
+    starting_equity_usd: float = 0.0  # equity when this book was first opened: the base of PnL
+
+    def __post_init__(self) -> None:
+        if self.starting_equity_usd == 0.0:
+            self.starting_equity_usd = self.equity()
+
+    def equity(self) -> float:
+        total = self.cash_usd
+        for symbol, position in self.positions.items():
+            total += position.quantity * self.marks.get(symbol, position.entry_price)
+        return total
+
+    def exposure(self, symbol: str) -> float:
+        position = self.positions.get(symbol)
+        return (
+            0.0
+            if position is None
+            else position.quantity * self.marks.get(symbol, position.entry_price)
+        )
+
+    def open_risk(self, symbol: str | None = None) -> float:
+        """Open risk of one symbol, or of the whole book (its heat), in USD."""
+        if symbol is not None:
+            position = self.positions.get(symbol)
+            return (
+                0.0
+                if position is None
+                else position.open_risk(self.marks.get(symbol, position.entry_price))
+            )
+        return sum(p.open_risk(self.marks.get(s, p.entry_price)) for s, p in self.positions.items())
+
+    def mark(self, symbol: str, price: float) -> None:
+        self.marks[symbol] = price
+        position = self.positions.get(symbol)
+        if position is not None and price > position.peak_price:
+            position.peak_price = price
+
+    def apply(
+        self, fill: Fill, *, strategy: str = "", stop_price: float = 0.0, signal_id: str = ""
+    ) -> ClosedTrade | None:
+        """Book a fill; return the round trip it completed, if it flattened a position."""
+        notional = fill.quantity * fill.price
+        when = int(fill.timestamp.timestamp())
+        position = self.positions.get(fill.symbol)
+        if fill.side is Side.BUY:
+            self.cash_usd -= notional + fill.fee_usd
+            if position is None:
+                self.positions[fill.symbol] = Position(
+                    fill.symbol,
+                    strategy,
+                    fill.quantity,
+                    fill.price,
+                    stop_price,
+                    when,
+                    fill.price,
+                    notional + fill.fee_usd,
+                    notional + fill.fee_usd,
+                    signal_id=signal_id,
+                )
+            else:
+                total = position.quantity + fill.quantity
+                position.entry_price = (position.entry_price * position.quantity + notional) / total
+                position.quantity = total
+                position.cost_usd += notional + fill.fee_usd
+                position.paid_usd += notional + fill.fee_usd
+                if stop_price > 0:
+                    position.stop_price = stop_price
+            return None
+        self.cash_usd += notional - fill.fee_usd
+        if position is None:
+            return None  # a sale of something this book never held: the venue's balance decides
+        sold = min(fill.quantity, position.quantity)
+        share = sold / position.quantity
+        cost = position.cost_usd * share
+        position.realized_usd += notional - fill.fee_usd - cost
+        position.cost_usd -= cost
+        position.quantity -= sold
+        if position.quantity > _DUST * max(1.0, fill.quantity):
+            return None
+        del self.positions[fill.symbol]
+        return ClosedTrade(
+            fill.symbol,
+            position.strategy,
+            position.signal_id,
+            position.opened_at,
+            when,
+            position.realized_usd,
+            position.realized_usd / position.paid_usd,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cash_usd": self.cash_usd,
+            "positions": {s: asdict(p) for s, p in self.positions.items()},
+            "marks": dict(self.marks),
+            "starting_equity_usd": self.starting_equity_usd,
+        }
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> Portfolio:
+        positions = {str(s): Position(**p) for s, p in document.get("positions", {}).items()}
+        cash = float(document["cash_usd"])
+        if not math.isfinite(cash):
+            raise ValueError("portfolio cash is not a number")
+        marks = {str(k): float(v) for k, v in document.get("marks", {}).items()}
+        return cls(cash, positions, marks, float(document.get("starting_equity_usd", 0.0)))

@@ -1,0 +1,64 @@
+"""Mean Reversion: buys stretched drops back toward the 48-bar mean in calm markets; NEUTRAL only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from krakenops.trader.portfolio import Position
+from krakenops.trader.regime import Regime
+from krakenops.trader.strategies.base import (
+    RANGE_24,
+    VOL_24,
+    VOL_168,
+    ZSCORE_48,
+    Signal,
+    SignalKind,
+    Step,
+    SymbolView,
+)
+
+__all__ = ["MeanReversion", "MeanReversionSettings"]
+
+
+@dataclass(frozen=True)
+class MeanReversionSettings:
+    entry_zscore: float = -2.0  # two deviations under the 48-bar mean
+    max_vol_ratio: float = 1.3  # only while short-term volatility is not running hot
+    exit_zscore: float = 0.0  # back at the mean
+    stop_ranges: float = 3.0
+    max_hours: float = 48.0
+
+
+class MeanReversion:
+    name = "mean_reversion"
+    regimes = frozenset({Regime.NEUTRAL})
+
+    def __init__(self, settings: MeanReversionSettings | None = None) -> None:
+        self.settings = settings or MeanReversionSettings()
+
+    def entries(self, step: Step) -> list[Signal]:
+        s = self.settings
+        signals: list[Signal] = []
+        for symbol, market in step.markets.items():
+            if symbol in step.portfolio.positions:
+                continue
+            f = market.features
+            calm = f[VOL_168] > 0 and f[VOL_24] <= s.max_vol_ratio * f[VOL_168]
+            if calm and f[ZSCORE_48] <= s.entry_zscore:
+                stop = market.close * (1.0 - s.stop_ranges * f[RANGE_24])
+                signals.append(
+                    Signal(self.name, symbol, SignalKind.ENTER, stop, reason="stretched below mean")
+                )
+        return signals
+
+    def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
+        s = self.settings
+        if market.close <= position.stop_price:
+            reason = "stop"
+        elif market.features[ZSCORE_48] >= s.exit_zscore:
+            reason = "back at the mean"
+        elif position.hours_held(market.time) >= s.max_hours:
+            reason = "time limit"
+        else:
+            return None
+        return Signal(self.name, position.symbol, SignalKind.EXIT, reason=reason)

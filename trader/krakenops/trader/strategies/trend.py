@@ -1,0 +1,72 @@
+"""Trend Follower: rides established uptrends for days, with a trailing stop; RISK_ON only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from krakenops.trader.portfolio import Position
+from krakenops.trader.regime import Regime
+from krakenops.trader.strategies.base import (
+    RANGE_24,
+    RET_72,
+    TREND,
+    ZSCORE_48,
+    Signal,
+    SignalKind,
+    Step,
+    SymbolView,
+)
+
+__all__ = ["TrendFollower", "TrendFollowerSettings"]
+
+
+@dataclass(frozen=True)
+class TrendFollowerSettings:
+    entry_trend: float = 0.006  # EMA 12 at least 0.6% above EMA 48
+    min_ret_72: float = 0.02  # and up at least 2% over three days
+    max_zscore: float = 2.0  # but not chasing a spike far above its 48-bar mean
+    stop_ranges: float = 5.0  # trailing stop this many average hourly ranges below the peak
+    exit_trend: float = 0.0  # the fast EMA back under the slow one ends the trend
+    max_hours: float = 21 * 24.0  # days to weeks, never forever
+    max_positions: int = 5
+
+
+class TrendFollower:
+    name = "trend_follower"
+    regimes = frozenset({Regime.RISK_ON})
+
+    def __init__(self, settings: TrendFollowerSettings | None = None) -> None:
+        self.settings = settings or TrendFollowerSettings()
+
+    def entries(self, step: Step) -> list[Signal]:
+        s = self.settings
+        room = s.max_positions - len(step.owned(self.name))
+        signals: list[Signal] = []
+        for symbol, market in step.markets.items():
+            if room <= 0:
+                break
+            if symbol in step.portfolio.positions:
+                continue
+            f = market.features
+            if (
+                f[TREND] >= s.entry_trend
+                and f[RET_72] >= s.min_ret_72
+                and f[ZSCORE_48] <= s.max_zscore
+            ):
+                stop = market.close * (1.0 - s.stop_ranges * f[RANGE_24])
+                signals.append(Signal(self.name, symbol, SignalKind.ENTER, stop, reason="uptrend"))
+                room -= 1
+        return signals
+
+    def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
+        s = self.settings
+        f = market.features
+        trailing = position.peak_price * (1.0 - s.stop_ranges * f[RANGE_24])
+        position.stop_price = max(position.stop_price, trailing)  # a trailing stop only ever rises
+        if market.close <= position.stop_price:
+            return Signal(self.name, position.symbol, SignalKind.EXIT, reason="trailing stop")
+        if f[TREND] < s.exit_trend:
+            return Signal(self.name, position.symbol, SignalKind.EXIT, reason="trend ended")
+        if position.hours_held(market.time) >= s.max_hours:
+            return Signal(self.name, position.symbol, SignalKind.EXIT, reason="time limit")
+        return None
