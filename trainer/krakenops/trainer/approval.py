@@ -64,15 +64,17 @@ def promote_locally(store: ArtifactStore, request: PromotionRequest) -> Promotio
     return PromotionService(store, SystemClock()).execute(request)
 
 
-def promote_command(argv: list[str]) -> int:
+def promote_command(argv: list[str], api: PromotionApi | None = None) -> int:
+    """Promote a validated candidate; `api` stands in for the cluster's API server if given."""
     parser = _parser("promote", "Promote a validated candidate to an environment's approved model.")
     parser.add_argument("--model-id", required=True, help="the candidate, e.g. model_20260205_abc")
-    return _run(Action.PROMOTE, parser.parse_args(argv))
+    return _run(Action.PROMOTE, parser.parse_args(argv), api)
 
 
-def rollback_command(argv: list[str]) -> int:
+def rollback_command(argv: list[str], api: PromotionApi | None = None) -> int:
+    """Restore the previous approved model; `api` as for promote_command."""
     parser = _parser("rollback", "Restore an environment's previous approved model.")
-    return _run(Action.ROLLBACK, parser.parse_args(argv))
+    return _run(Action.ROLLBACK, parser.parse_args(argv), api)
 
 
 def _parser(action: str, description: str) -> argparse.ArgumentParser:
