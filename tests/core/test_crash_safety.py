@@ -13,7 +13,10 @@ from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action
 from tests import factories
 
-TRIALS = 300
+TRIALS = 200
+# Kill points must land inside promotions too; on a loaded machine one takes tens of ms.
+MIN_PROMOTIONS = 20
+MAX_TRIALS = 3000
 
 
 def write_forever(store: ArtifactStore) -> None:
@@ -49,17 +52,19 @@ def assert_store_readable(store: ArtifactStore, checked: set[str]) -> None:
 def test_killed_writers_never_leave_a_torn_file(store: ArtifactStore):
     rng = random.Random(20260205)
     checked: set[str] = set()
-    for _ in range(TRIALS):
+    trials = 0
+    while trials < TRIALS or len(list(store.audit_records())) < MIN_PROMOTIONS:
+        assert trials < MAX_TRIALS, "writers made no progress"
+        trials += 1
         child = os.fork()
         if child == 0:
             try:
                 write_forever(store)
             finally:
                 os._exit(0)
-        time.sleep(rng.uniform(0.0, 0.02))
+        time.sleep(rng.uniform(0.0, 0.04))
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
         assert_store_readable(store, checked)
     promotions = list(store.audit_records())
-    assert promotions, "the writers should have completed some promotions"
     assert len({r.promotion for r in promotions}) == len(promotions)

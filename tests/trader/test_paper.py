@@ -8,7 +8,7 @@ import pytest
 
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import PaperSettings
-from krakenops.trader.orders import OrderIntent, OrderStatus, OrderType, Side
+from krakenops.trader.orders import Fill, OrderIntent, OrderResult, OrderStatus, OrderType, Side
 from krakenops.trader.paper import PaperKrakenSimulator
 
 
@@ -128,3 +128,33 @@ def test_an_account_snapshot_restores_balances(clock: ManualClock):
     again = PaperKrakenSimulator(seed=12, clock=clock)
     again.restore(sim.snapshot())
     assert again.balances() == sim.balances()
+
+
+def test_fast_path_records_equal_ordinary_ones(clock: ManualClock):
+    sim = PaperKrakenSimulator(seed=13, clock=clock)
+    result = sim.submit_market_order("ETH", 1.0, "buy", 2000.0)
+    fill = result.fills[0]
+    ordinary = Fill(
+        fill.client_order_id,
+        fill.exchange_order_id,
+        fill.trade_id,
+        "ETH",
+        Side.BUY,
+        1.0,
+        fill.price,
+        fill.fee_usd,
+        clock.now(),
+        "taker",
+    )
+    assert fill == ordinary and hash(fill) == hash(ordinary) and repr(fill) == repr(ordinary)
+    assert result == OrderResult(
+        fill.client_order_id,
+        OrderStatus.FILLED,
+        fill.exchange_order_id,
+        1.0,
+        fill.price,
+        fill.fee_usd,
+        (ordinary,),
+    )
+    with pytest.raises(AttributeError):
+        fill.price = 1.0  # type: ignore[misc]

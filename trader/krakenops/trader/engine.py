@@ -44,6 +44,7 @@ class StepReport:
     rejected: list[OrderResult] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     views: Mapping[str, SymbolView] = field(default_factory=dict)  # the markets it decided on
+    paused: bool = False  # in the window or its transition: read, not decided
 
 
 class TradingEngine:
@@ -76,6 +77,13 @@ class TradingEngine:
         for symbol, bar in bars.items():
             for fill in self.client.on_bar(symbol, when, bar.high, bar.low, bar.close):
                 self._book(fill, self._resting.pop(fill.client_order_id, None), None, report)
+        if not self.risk.window.status(self.risk.clock.now()).accepts_orders:
+            # The window or its transition: the market is still read, nothing is decided.
+            report.views = self.pipeline.warm_up(bars)
+            report.regime = self.pipeline.regime.regime
+            report.equity = self.portfolio.equity()
+            report.paused = True
+            return report
         views = self.pipeline.update(bars)
         report.views = views
         self.risk.roll_day()

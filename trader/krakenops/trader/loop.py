@@ -116,7 +116,7 @@ class TradingLoop:
         try:
             while not self._stop.is_set():
                 self.iterate()
-                if until is not None and self.clock.now() >= until:
+                if self._stop.is_set() or (until is not None and self.clock.now() >= until):
                     break
                 if getattr(self.feed, "exhausted", False):
                     break
@@ -149,14 +149,17 @@ class TradingLoop:
         )
 
     def _fresh(self, step: Step, now: datetime) -> bool:
-        # Only the bar that has just closed is traded; a backlog after a pause or restart is history.
-        return step[0] + 2 * BAR_SECONDS >= now.timestamp()
+        # Only a bar that closed since the loop started, and only the newest one, is traded; a
+        # backlog after a pause or a restart is history.
+        close = step[0] + BAR_SECONDS
+        return close > self.started and close + BAR_SECONDS >= now.timestamp()
 
     def _step(self, step: Step, phase: WindowPhase, tradeable: bool) -> None:
         t, bars = step
         close = t + BAR_SECONDS
         pipeline = self.engine.pipeline
-        if tradeable and phase is WindowPhase.TRADING:
+        if tradeable:
+            # The engine checks the window itself, and the risk manager checks it again per order.
             report = self.engine.step(close, bars)
             self._record(report)
             regime, active, views = report.regime, report.active, report.views
@@ -165,7 +168,7 @@ class TradingLoop:
             views = pipeline.warm_up(bars)
             regime = pipeline.regime.regime
             active = pipeline.selector.select(regime, pipeline.regime.recovering).active
-        if close >= self.started - BAR_SECONDS:
+        if close > self.started:
             self.journal.observe(
                 close,
                 views,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from krakenops.core.clock import Clock, SystemClock
@@ -25,6 +25,9 @@ __all__ = ["PaperKrakenSimulator"]
 _USD = "USD"
 # Quantities below this are dust: a sell that would leave less closes the holding exactly.
 _DUST = 1e-12
+_INF = math.inf
+_new = object.__new__
+_set = object.__setattr__
 
 
 @dataclass(slots=True)
@@ -84,12 +87,17 @@ class PaperKrakenSimulator:
         self.maker_fee = maker_fee
         self.taker_fee = taker_fee
         self.slippage_bps = slippage_bps
+        # Slippage is uniform on [0, 2 x slippage_bps]: its mean is the configured figure.
+        self._slip_scale = slippage_bps * 2e-4
         self.seed = seed
         self._rng = random.Random(seed)  # noqa: S311 - simulated slippage, not a secret
         self._clock: Clock = clock or SystemClock()
+        self._now = self._clock.now
+        self._random = self._rng.random
         self._balances: dict[str, float] = {_USD: float(starting_balance_usd)}
         self._reserved: dict[str, float] = {}
-        self._orders: dict[str, _Order] = {}
+        # Resting orders stay mutable; finished ones are kept as their final, immutable result.
+        self._orders: dict[str, _Order | OrderResult] = {}
         self._resting: dict[str, _Order] = {}
         self._fills: list[Fill] = []
         self._sequence = 0
@@ -151,15 +159,23 @@ class PaperKrakenSimulator:
     def submit(self, intent: OrderIntent) -> OrderResult:
         existing = self._orders.get(intent.client_order_id)
         if existing is not None:
-            return existing.result()
-        order = _Order(intent, self._next_id("O"), OrderStatus.OPEN)
+            return existing if isinstance(existing, OrderResult) else existing.result()
+        self._sequence += 1
+        mid = intent.reference_price
+        # Comparisons rather than isfinite calls: NaN fails both, and this runs for every fill.
+        if (
+            intent.order_type is OrderType.MARKET
+            and 0.0 < intent.quantity < _INF
+            and 0.0 < mid < _INF
+        ):
+            result = self._market(intent, f"O-{self._sequence}", mid)
+            self._orders[intent.client_order_id] = result
+            return result
+        order = _Order(intent, f"O-{self._sequence}", OrderStatus.OPEN)
         self._orders[intent.client_order_id] = order
         problem = _malformed(intent)
         if problem is not None:
             return self._reject(order, problem)
-        mid = intent.reference_price
-        if intent.order_type is OrderType.MARKET:
-            return self._take(order, mid, None)
         limit = intent.limit_price
         assert limit is not None  # _malformed refuses a limit order without a price
         crosses = limit >= mid if intent.side is Side.BUY else limit <= mid
@@ -171,6 +187,8 @@ class PaperKrakenSimulator:
         order = self._orders.get(client_order_id)
         if order is None:
             return OrderResult(client_order_id, OrderStatus.REJECTED, reason="unknown order")
+        if isinstance(order, OrderResult):
+            return order
         if order.status is OrderStatus.OPEN:
             self._release(order)
             order.status = OrderStatus.CANCELED
@@ -179,7 +197,9 @@ class PaperKrakenSimulator:
 
     def query(self, client_order_id: str) -> OrderResult | None:
         order = self._orders.get(client_order_id)
-        return order.result() if order is not None else None
+        if order is None or isinstance(order, OrderResult):
+            return order
+        return order.result()
 
     def open_orders(self) -> list[OrderResult]:
         return [o.result() for o in self._resting.values()]
@@ -249,13 +269,81 @@ class PaperKrakenSimulator:
         self._sequence += 1
         return f"{prefix}-{self._sequence:09d}"
 
+    def _market(self, intent: OrderIntent, exchange_order_id: str, mid: float) -> OrderResult:
+        """Fill a market order at once: the hot path of every backtest, kept free of detours."""
+        slip = mid * self._slip_scale * self._random()
+        quantity, symbol, balances = intent.quantity, intent.symbol, self._balances
+        if intent.side is Side.BUY:
+            price = mid + slip
+            notional = quantity * price
+            fee = notional * self.taker_fee
+            cash = (
+                balances[_USD] - self._reserved.get(_USD, 0.0) if self._reserved else balances[_USD]
+            )
+            if notional + fee > cash + 1e-9:
+                reason = f"insufficient USD: need {notional + fee:.2f}, have {cash:.2f}"
+                return OrderResult(
+                    intent.client_order_id, OrderStatus.REJECTED, exchange_order_id, reason=reason
+                )
+            balances[_USD] -= notional + fee
+            balances[symbol] = balances.get(symbol, 0.0) + quantity
+        else:
+            price = mid - slip
+            notional = quantity * price
+            fee = notional * self.taker_fee
+            held = balances.get(symbol, 0.0) - self._reserved.get(symbol, 0.0)
+            if quantity > held + _DUST:
+                reason = f"insufficient {symbol}: sell {quantity:g}, hold {held:g}"
+                return OrderResult(
+                    intent.client_order_id, OrderStatus.REJECTED, exchange_order_id, reason=reason
+                )
+            left = balances[symbol] - quantity
+            balances[symbol] = left if left > _DUST else 0.0
+            balances[_USD] += notional - fee
+        # Frozen dataclasses store each field through object.__setattr__, several microseconds a
+        # fill; these records get exactly the fields their generated __init__ would store.
+        fill: Fill = _new(Fill)
+        _set(
+            fill,
+            "__dict__",
+            {
+                "client_order_id": intent.client_order_id,
+                "exchange_order_id": exchange_order_id,
+                "trade_id": f"T-{self._sequence}",
+                "symbol": symbol,
+                "side": intent.side,
+                "quantity": quantity,
+                "price": price,
+                "fee_usd": fee,
+                "timestamp": self._now(),
+                "liquidity": "taker",
+            },
+        )
+        self._fills.append(fill)
+        result: OrderResult = _new(OrderResult)
+        _set(
+            result,
+            "__dict__",
+            {
+                "client_order_id": intent.client_order_id,
+                "status": OrderStatus.FILLED,
+                "exchange_order_id": exchange_order_id,
+                "filled_quantity": quantity,
+                "average_price": price,
+                "fee_usd": fee,
+                "fills": (fill,),
+                "reason": None,
+            },
+        )
+        return result
+
     def _reject(self, order: _Order, reason: str) -> OrderResult:
         order.status = OrderStatus.REJECTED
         order.reason = reason
         return order.result()
 
     def _take(self, order: _Order, mid: float, limit: float | None) -> OrderResult:
-        slip = mid * self.slippage_bps * 2e-4 * self._rng.random()
+        slip = mid * self._slip_scale * self._rng.random()
         buy = order.intent.side is Side.BUY
         price = mid + slip if buy else mid - slip
         if limit is not None:
@@ -292,13 +380,13 @@ class PaperKrakenSimulator:
         fill = Fill(
             intent.client_order_id,
             order.exchange_order_id,
-            f"T-{self._sequence:09d}",
+            f"T-{self._sequence}",
             intent.symbol,
             intent.side,
             quantity,
             price,
             fee,
-            when if when.tzinfo is not None else when.replace(tzinfo=UTC),
+            when,
             liquidity,
         )
         order.fills.append(fill)

@@ -66,9 +66,12 @@ class RegimeSettings:
     risk_off_ret_72: float = -0.05
     risk_on_trend: float = 0.004
     risk_on_ret_72: float = 0.02
-    # Hysteresis: a new reading must persist this many bars before the regime changes. Panic is
+    # Hysteresis, twice over. A regime holds while its reading stays inside a band wider than the
+    # one that entered it (`hold` scales the entry thresholds toward zero) ...
+    hold: float = 0.4
+    # ... and a new reading must persist this many bars before the regime changes. Panic is
     # confirmed at once, because waiting through a crash is the costly mistake.
-    confirm_bars: int = 3
+    confirm_bars: int = 6
     panic_confirm_bars: int = 1
     # How long after a panic a return to NEUTRAL counts as a recovery (Recovery Re-Entry's cue).
     recovery_bars: int = 72
@@ -109,9 +112,22 @@ class RegimeEngine:
             and self.bars_since_panic <= self.settings.recovery_bars
         )
 
+    def holds(self, state: MarketState) -> bool:
+        """Whether the current regime's wider band still contains this reading."""
+        s, h = self.settings, self.settings.hold
+        if self.regime is Regime.PANIC:
+            return state.ret_24 <= s.panic_ret_24_hot * h
+        if self.regime is Regime.RISK_OFF:
+            return state.trend <= s.risk_off_trend * h or state.ret_72 <= s.risk_off_ret_72 * h
+        if self.regime is Regime.RISK_ON:
+            return state.trend >= s.risk_on_trend * h and state.ret_72 >= s.risk_on_ret_72 * h
+        return False
+
     def update(self, state: MarketState) -> Regime:
         """Fold in one step's reading and return the (possibly unchanged) regime."""
         reading = self.classify(state)
+        if reading is not Regime.PANIC and self.holds(state):
+            reading = self.regime
         self.bars_in_regime += 1
         if self.bars_since_panic is not None:
             self.bars_since_panic += 1

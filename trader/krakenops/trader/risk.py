@@ -116,6 +116,7 @@ class RiskManager:
         self.portfolio = portfolio
         self.state_path = state_path
         self.state = self._load()
+        self.trips = 0  # kill-switch trips by this process
         self.roll_day()
 
     # the check
@@ -236,6 +237,7 @@ class RiskManager:
         if self.state.kill_switch:
             return
         self.state.kill_switch = True
+        self.trips += 1
         self.state.kill_reason = reason
         event(
             log,

@@ -22,8 +22,8 @@ __all__ = ["MeanReversion", "MeanReversionSettings"]
 
 @dataclass(frozen=True)
 class MeanReversionSettings:
-    entry_zscore: float = -2.0  # two deviations under the 48-bar mean
-    max_vol_ratio: float = 1.3  # only while short-term volatility is not running hot
+    entry_zscore: float = -3.0  # three deviations under the 48-bar mean: hourly costs eat less
+    max_vol_ratio: float = 1.0  # only while short-term volatility is at or under its weekly level
     exit_zscore: float = 0.0  # back at the mean
     stop_ranges: float = 3.0
     max_hours: float = 48.0

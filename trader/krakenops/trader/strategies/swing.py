@@ -22,9 +22,9 @@ __all__ = ["VolatilitySwing", "VolatilitySwingSettings"]
 @dataclass(frozen=True)
 class VolatilitySwingSettings:
     min_trend: float = 0.0  # only dips inside an uptrend
-    dip_zscore: float = -1.2  # a dip: close this many 48-bar deviations under the mean
-    stop_ranges: float = 3.0  # stop under entry, in average hourly ranges: the vol scaling
-    target_ranges: float = 4.0  # take profit this far above entry
+    dip_zscore: float = -2.0  # a dip: close this many 48-bar deviations under the mean
+    stop_ranges: float = 5.0  # stop under entry, in average hourly ranges: the vol scaling
+    target_ranges: float = 8.0  # take profit this far above entry
     exit_zscore: float = 1.0  # ... or once the swing has carried above the mean
     max_hours: float = 72.0
     reentry_hours: float = 48.0  # after an exit, a dip this soon may be bought again ...

@@ -25,8 +25,8 @@ class TrendFollowerSettings:
     entry_trend: float = 0.006  # EMA 12 at least 0.6% above EMA 48
     min_ret_72: float = 0.02  # and up at least 2% over three days
     max_zscore: float = 2.0  # but not chasing a spike far above its 48-bar mean
-    stop_ranges: float = 5.0  # trailing stop this many average hourly ranges below the peak
-    exit_trend: float = 0.0  # the fast EMA back under the slow one ends the trend
+    stop_ranges: float = 8.0  # trailing stop this many average hourly ranges below the peak
+    exit_trend: float = -0.005  # the fast EMA half a percent under the slow one ends it
     max_hours: float = 21 * 24.0  # days to weeks, never forever
     max_positions: int = 5
 

@@ -1,0 +1,48 @@
+"""Markets and books built from named features, so each strategy test states only what matters."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from krakenops.core.features import FEATURE_NAMES
+from krakenops.trader.portfolio import Portfolio, Position
+from krakenops.trader.regime import Regime
+from krakenops.trader.strategies import Step, SymbolView
+
+NOW = 1_700_000_000
+CALM = {"vol_24": 0.01, "vol_168": 0.01, "range_24": 0.01, "volume_ratio": 1.0}
+
+
+def view(
+    symbol: str = "ETH", close: float = 2000.0, time: int = NOW, **features: float
+) -> SymbolView:
+    values = {**CALM, **features}
+    vector = np.array([values.get(name, 0.0) for name in FEATURE_NAMES])
+    return SymbolView(symbol, time, close, vector, True)
+
+
+def step(
+    *views: SymbolView,
+    regime: Regime = Regime.NEUTRAL,
+    recovering: bool = False,
+    portfolio: Portfolio | None = None,
+    time: int = NOW,
+) -> Step:
+    return Step(
+        time, regime, recovering, {v.symbol: v for v in views}, portfolio or Portfolio(10_000.0)
+    )
+
+
+def holding(
+    strategy: str,
+    symbol: str = "ETH",
+    entry: float = 2000.0,
+    stop: float = 1900.0,
+    quantity: float = 1.0,
+    opened: int = NOW - 3600,
+) -> Portfolio:
+    portfolio = Portfolio(10_000.0)
+    portfolio.positions[symbol] = Position(
+        symbol, strategy, quantity, entry, stop, opened, entry, quantity * entry, quantity * entry
+    )
+    return portfolio

@@ -1,0 +1,193 @@
+"""The trading loop: the backtest's decisions, no orders in the window, files, metrics, restarts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from krakenops.core.artifacts import ArtifactStore
+from krakenops.core.atomic import read_jsonl
+from krakenops.core.clock import ManualClock
+from krakenops.core.config import EnvironmentConfig
+from krakenops.core.marketdata import BAR_SECONDS, load_symbol
+from krakenops.trader.backtest import run_backtest
+from krakenops.trader.commands import WARMUP, replay_feed
+from krakenops.trader.journal import venue_state_path
+from krakenops.trader.loop import TradingLoop, reconcile
+from krakenops.trader.metrics import TraderMetrics
+from krakenops.trader.portfolio import ClosedTrade, Portfolio, Position
+from krakenops.trader.venues import paper_venue
+
+START = datetime(2022, 5, 1, tzinfo=UTC)
+END = datetime(2022, 6, 1, tzinfo=UTC)
+
+
+def with_window(
+    config: EnvironmentConfig, start: str, end: str, drain: int = 0
+) -> EnvironmentConfig:
+    downtime = config.spec.downtime.model_copy(
+        update={"start": start, "end": end, "drain_seconds": drain}
+    )
+    return config.model_copy(update={"spec": config.spec.model_copy(update={"downtime": downtime})})
+
+
+def replay(
+    config: EnvironmentConfig,
+    start: datetime = START,
+    end: datetime = END,
+    clock: ManualClock | None = None,
+) -> TradingLoop:
+    clock = clock or ManualClock(start)
+    store = ArtifactStore(config.spec.artifacts, config.env_id)
+    feed, missing = replay_feed(config, start, end)
+    assert missing == ["SOL"]
+    venue = paper_venue(config, clock, venue_state_path(store))
+    loop = TradingLoop(config, clock, feed, venue, store, interval_seconds=BAR_SECONDS)
+    loop.run(end)
+    return loop
+
+
+def trades(loop: TradingLoop) -> list[dict[str, object]]:
+    return list(read_jsonl(loop.journal.ledger_trades))
+
+
+def test_the_loop_makes_the_backtests_decisions(paper_config: EnvironmentConfig):
+    loop = replay(paper_config)
+    bars = {
+        s: load_symbol(s).between(
+            int((START - WARMUP).timestamp()), int(END.timestamp()) - BAR_SECONDS + 1
+        )
+        for s in ("BTC", "ETH")
+    }
+    backtest = run_backtest(paper_config, bars, start_time=int(START.timestamp()))
+    logged = [(t["client_order_id"], t["quantity"], t["price"]) for t in trades(loop)]
+    assert len(logged) > 5
+    assert logged == [(f.client_order_id, f.quantity, f.price) for f in backtest.fills]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "drain"),
+    [("03:00", "05:00", 0), ("23:00", "01:00", 0), ("23:00", "01:00", 1800)],
+)
+def test_no_order_in_the_window_or_its_transition(
+    paper_config: EnvironmentConfig, start: str, end: str, drain: int
+):
+    config = with_window(paper_config, start, end, drain)
+    window = config.spec.downtime.window()
+    loop = replay(config, START, START + timedelta(days=12))
+    times = [datetime.fromisoformat(str(t["time"])) for t in trades(loop)]
+    assert times
+    assert all(window.status(t).accepts_orders for t in times)
+    phases = {o["phase"] for o in read_jsonl(loop.journal.observations_path)}
+    assert phases >= {"TRADING", "DOWNTIME"}
+
+
+def test_the_loop_writes_observations_trades_and_the_ledger(paper_config: EnvironmentConfig):
+    loop = replay(paper_config, END - timedelta(days=10), END)
+    observations = list(read_jsonl(loop.journal.observations_path))
+    assert 10 * 24 - 5 <= len(observations) <= 10 * 24  # an hour without any trade has no bar
+    assert set(observations[-1]["symbols"]) == {"BTC", "ETH"}
+    assert "zscore_48" in observations[-1]["symbols"]["BTC"]
+    logged = list(read_jsonl(loop.journal.trades_log))
+    assert logged == trades(loop)
+    assert all("inputs" in t for t in logged if t["opens"])
+    positions = json.loads(loop.journal.positions_path.read_text())
+    assert positions["cash_usd"] == pytest.approx(loop.portfolio.cash_usd)
+    assert loop.journal.risk_state_path.exists()
+
+
+def test_metrics_describe_the_trader(paper_config: EnvironmentConfig):
+    loop = replay(paper_config, END - timedelta(days=10), END)
+    registry = loop.metrics.registry
+    env = {"env": paper_config.env_id}
+    assert registry.get_sample_value("krakenops_trader_equity_usd", env) == pytest.approx(
+        loop.portfolio.equity()
+    )
+    assert (
+        registry.get_sample_value("krakenops_trader_model_info", {**env, "model_id": "rules-only"})
+        == 1.0
+    )
+    regime = loop.engine.pipeline.regime.regime.value
+    assert registry.get_sample_value("krakenops_trader_regime", {**env, "regime": regime}) == 1.0
+    assert (
+        registry.get_sample_value("krakenops_trader_window_phase", {**env, "phase": "TRADING"})
+        is not None
+    )
+    assert registry.get_sample_value("krakenops_trader_kill_switch", env) == 0.0
+    assert (
+        registry.get_sample_value("krakenops_trader_loop_latency_seconds_count", env)
+        == loop.iterations
+    )
+    filled = sum(
+        registry.get_sample_value(
+            "krakenops_trader_orders_total", {**env, "side": side, "status": "filled"}
+        )
+        or 0.0
+        for side in ("buy", "sell")
+    )
+    assert filled == len(trades(loop))
+
+
+def test_a_stop_request_ends_the_loop_with_its_state_saved(paper_config: EnvironmentConfig):
+    clock = ManualClock(START)
+    store = ArtifactStore(paper_config.spec.artifacts, paper_config.env_id)
+    feed, _ = replay_feed(paper_config, START, END)
+    loop = TradingLoop(
+        paper_config,
+        clock,
+        feed,
+        paper_venue(paper_config, clock, venue_state_path(store)),
+        store,
+        interval_seconds=BAR_SECONDS,
+    )
+    original = loop.iterate
+
+    def iterate_then_stop() -> None:
+        original()
+        if loop.iterations == 48:
+            loop.stop()
+
+    loop.iterate = iterate_then_stop  # type: ignore[method-assign]
+    loop.run()
+    assert loop.iterations == 48 and clock.now() == START + timedelta(hours=47)
+    assert loop.journal.positions_path.exists() and venue_state_path(store).exists()
+
+
+def test_a_restarted_trader_resumes_its_book_venue_and_kill_switch(paper_config: EnvironmentConfig):
+    first = replay(paper_config, START, START + timedelta(days=5))
+    for _ in range(3):
+        first.risk.record_closed(ClosedTrade("ETH", "trend_follower", "s", 0, 0, -5.0, -0.01))
+    clock = ManualClock(START + timedelta(days=5, minutes=30))
+    store = ArtifactStore(paper_config.spec.artifacts, paper_config.env_id)
+    feed, _ = replay_feed(paper_config, clock.now(), clock.now() + timedelta(hours=2))
+    again = TradingLoop(
+        paper_config, clock, feed, paper_venue(paper_config, clock, venue_state_path(store)), store
+    )
+    assert again.risk.state.kill_switch
+    assert again.portfolio.cash_usd == pytest.approx(first.portfolio.cash_usd)
+    assert set(again.portfolio.positions) == set(first.portfolio.positions)
+    assert again.portfolio.starting_equity_usd == first.portfolio.starting_equity_usd
+    again.close()
+
+
+def test_reconcile_makes_the_book_agree_with_the_venue():
+    book = Portfolio(1000.0)
+    book.positions["ETH"] = Position(
+        "ETH", "trend_follower", 1.0, 2000.0, 1900.0, 0, 2000.0, 2000.0, 2000.0
+    )
+    book.positions["BTC"] = Position(
+        "BTC", "trend_follower", 0.1, 30000.0, 29000.0, 0, 30000.0, 3000.0, 3000.0
+    )
+    changes = reconcile(book, {"USD": 1200.0, "ETH": 0.5})
+    assert len(changes) == 3
+    assert (
+        book.cash_usd == 1200.0
+        and book.positions["ETH"].quantity == 0.5
+        and "BTC" not in book.positions
+    )
+
+
+def test_metrics_registry_is_per_loop():
+    assert TraderMetrics("a").registry is not TraderMetrics("b").registry

@@ -1,0 +1,22 @@
+"""Kraken through ccxt: the live execution client, its ledger, rate limiter and safety checks."""
+
+from krakenops.trader.kraken.client import KrakenExecutionClient
+from krakenops.trader.kraken.credentials import Credentials, SecretRedactor, load_credentials
+from krakenops.trader.kraken.errors import CredentialsError, OrderRefusedError, TradingHaltedError
+from krakenops.trader.kraken.ledger import OrderLedger
+from krakenops.trader.kraken.live import connect_live, live_probe
+from krakenops.trader.kraken.tracking import KrakenSettings
+
+__all__ = [
+    "Credentials",
+    "CredentialsError",
+    "KrakenExecutionClient",
+    "KrakenSettings",
+    "OrderLedger",
+    "OrderRefusedError",
+    "SecretRedactor",
+    "TradingHaltedError",
+    "connect_live",
+    "live_probe",
+    "load_credentials",
+]
