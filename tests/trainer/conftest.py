@@ -18,10 +18,10 @@ from krakenops.trainer.deadline import training_deadline
 from krakenops.trainer.training import TrainingPlan, TrainingResult, train_candidate
 from tests.conftest import PAPER_CONFIG
 
-# Fourteen months of the embedded bars: enough entries to learn from, quick to replay.
+# Twenty-one months of the embedded bars: enough entries to learn from, quick to replay.
 FIRST = int(datetime(2020, 4, 1, tzinfo=UTC).timestamp())
-LAST = int(datetime(2021, 6, 1, tzinfo=UTC).timestamp())
-TRAINED_AT = datetime(2021, 6, 1, 3, 10, tzinfo=UTC)
+LAST = int(datetime(2022, 1, 1, tzinfo=UTC).timestamp())
+TRAINED_AT = datetime(2022, 1, 1, 3, 10, tzinfo=UTC)
 PLAN = TrainingPlan(holdout_days=60, n_folds=3)
 
 
@@ -47,7 +47,7 @@ def store_at(root: Path) -> tuple[EnvironmentConfig, ArtifactStore]:
 
 @pytest.fixture(scope="session")
 def market_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The same fourteen months as Kraken OHLCVT files, for the commands' --data."""
+    """The same months as Kraken OHLCVT files, for the commands' --data."""
     folder = tmp_path_factory.mktemp("market")
     for symbol, bars in market().items():
         table = np.column_stack(

@@ -16,6 +16,7 @@ from krakenops.trader.model import MODEL_INPUT_NAMES, MODEL_SCHEMA_VERSION, load
 from krakenops.trainer.commands import train_command
 from krakenops.trainer.dataset import load_snapshot
 from krakenops.trainer.deadline import Deadline, DeadlineExceededError, training_deadline
+from krakenops.trainer.modelling import make_estimator
 from krakenops.trainer.training import (
     NotEnoughDataError,
     TrainingPlan,
@@ -45,23 +46,13 @@ def test_training_writes_a_candidate_the_trader_loads(trained: Trained):
     assert created[0].details["sha256"] == candidate.sha256
 
 
-def test_training_is_repeatable_with_its_fixed_seed(trained: Trained, tmp_path: Path):
-    config, store = store_at(tmp_path / "data")
-    clock = ManualClock(TRAINED_AT)
-    again = train_candidate(
-        config,
-        store,
-        trained.bars,
-        clock=clock,
-        deadline=training_deadline(config, clock),
-        plan=PLAN,
-    )
-    rows = trained.result.candidate
-    first = load_candidate_model(rows).estimator
-    second = load_candidate_model(again.candidate).estimator
+def test_training_is_repeatable_with_its_fixed_seed(trained: Trained):
+    dataset = load_snapshot(trained.result.dataset.manifest_path, len(MODEL_INPUT_NAMES))
+    kind = trained.result.cv.chosen
+    refit = make_estimator(kind, PLAN.seed).fit(dataset.inputs, dataset.labels)
+    saved = load_candidate_model(trained.result.candidate).estimator
     probe = np.random.default_rng(3).normal(size=(50, len(MODEL_INPUT_NAMES)))
-    assert np.array_equal(first.predict_proba(probe), second.predict_proba(probe))
-    assert again.dataset.sha256 == trained.result.dataset.sha256
+    assert np.array_equal(refit.predict_proba(probe), saved.predict_proba(probe))
 
 
 def test_no_training_example_was_decided_or_settled_after_training_end(trained: Trained):
@@ -171,3 +162,14 @@ def test_too_little_history_aborts_with_a_record_and_no_candidate(tmp_path: Path
         )
     assert store.candidate_ids() == []
     assert [r.event for r in store.registry_records()] == [RegistryEvent.TRAINING_ABORTED]
+
+
+def test_the_demo_never_wipes_a_root_it_did_not_make(tmp_path: Path, capsys):
+    from krakenops.trainer.demo import demo_command
+
+    precious = tmp_path / "data" / "artifacts" / "approved_model.json"
+    precious.parent.mkdir(parents=True)
+    precious.write_text("{}")
+    assert demo_command(["--root", str(tmp_path / "data")]) == 2
+    assert "was not made by the demo" in capsys.readouterr().out
+    assert precious.read_text() == "{}"

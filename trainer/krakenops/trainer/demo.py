@@ -24,6 +24,7 @@ from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action
 from krakenops.core.verify import render, verify_startup
 from krakenops.trader.commands import replay_feed
+from krakenops.trader.demo import draw, summarise
 from krakenops.trader.journal import venue_state_path
 from krakenops.trader.loop import TradingLoop
 from krakenops.trader.venues import paper_venue
@@ -88,8 +89,8 @@ def demo_command(argv: list[str]) -> int:
     print(
         f"\n1. Paper trading {PAPER_FROM:%Y-%m-%d} .. {opens:%Y-%m-%d %H:%M} UTC on recorded bars"
     )
-    before = _paper_trade(config, store, PAPER_FROM, opens)
-    print(f"   {before}")
+    loop = _paper_trade(config, store, PAPER_FROM, opens)
+    print(summarise(loop, store).replace("\n", "\n   "))
 
     print(f"\n2. Downtime {opens:%Y-%m-%d %H:%M} .. {closes:%H:%M} UTC: training a candidate")
     if not _window(config, store, opens):
@@ -97,8 +98,12 @@ def demo_command(argv: list[str]) -> int:
 
     resume_until = closes + RESUME_FOR
     print(f"\n5. Trading resumes {closes:%Y-%m-%d %H:%M} .. {resume_until:%Y-%m-%d %H:%M} UTC")
-    after = _paper_trade(config, store, closes, resume_until)
-    print(f"   {after}")
+    trades_before = sum(1 for _ in read_jsonl(store.logs / "trades.jsonl"))
+    loop = _paper_trade(config, store, closes, resume_until)
+    print(f"   {_resumed(loop, store, trades_before)}")
+    chart = root / "equity.png"
+    draw(store, chart)
+    print(f"   equity chart over both stretches: {chart}")
     print(f"\nLifecycle done in {time.monotonic() - began:.1f} s; files under {root}")
     print(f"  registry: {store.registry_log}")
     for record in store.registry_records():
@@ -169,11 +174,10 @@ def _window(config: EnvironmentConfig, store: ArtifactStore, opens: datetime) ->
 
 def _paper_trade(
     config: EnvironmentConfig, store: ArtifactStore, start: datetime, end: datetime
-) -> str:
+) -> TradingLoop:
     """Run the real trading loop on a simulated clock; a second run resumes the same account."""
     clock: Clock = ManualClock(start)
     feed, _ = replay_feed(config, start, end)
-    trades_before = sum(1 for _ in read_jsonl(store.logs / "trades.jsonl"))
     loop = TradingLoop(
         config,
         clock,
@@ -183,12 +187,14 @@ def _paper_trade(
         interval_seconds=BAR_SECONDS,
     )
     loop.run(end)
+    return loop
+
+
+def _resumed(loop: TradingLoop, store: ArtifactStore, trades_before: int) -> str:
     trades = list(read_jsonl(store.logs / "trades.jsonl"))[trades_before:]
     sides = Counter(t["side"] for t in trades)
-    confidences = [t["confidence"] for t in trades if "confidence" in t]
-    scored = f", mean confidence {sum(confidences) / len(confidences):.2f}" if confidences else ""
     return (
-        f"{len(trades)} fills ({sides.get('buy', 0)} buys, {sides.get('sell', 0)} sells{scored}); "
+        f"{len(trades)} fills ({sides.get('buy', 0)} buys, {sides.get('sell', 0)} sells); "
         f"equity {loop.portfolio.equity():,.2f} USD; trading with {loop.models.model_id}"
     )
 
