@@ -15,7 +15,7 @@ from krakenops.trader.pipeline import RULES_ONLY_CONFIDENCE, DecisionPipeline
 from krakenops.trader.portfolio import Portfolio, Position
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies import MeanReversion
-from tests.trader.strategies.helpers import NOW, view
+from tests.trader.strategies.markets import NOW, view
 
 LIMITS = RiskLimits()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies import DefensiveHedge, SignalKind, StableAllocator
-from tests.trader.strategies.helpers import NOW, holding, step, view
+from tests.trader.strategies.markets import NOW, holding, step, view
 
 FALLING = {"ret_24": -0.05, "trend": -0.01}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies import RecoveryReEntry, SignalKind
-from tests.trader.strategies.helpers import NOW, holding, step, view
+from tests.trader.strategies.markets import NOW, holding, step, view
 
 BOUNCE = {"ret_72": -0.15, "ret_1": 0.01}
 

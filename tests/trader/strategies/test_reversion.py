@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies import MeanReversion, SignalKind
-from tests.trader.strategies.helpers import NOW, holding, step, view
+from tests.trader.strategies.markets import NOW, holding, step, view
 
 
 def test_buys_a_stretched_drop_in_a_calm_market():

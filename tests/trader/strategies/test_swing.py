@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies import SignalKind, VolatilitySwing
-from tests.trader.strategies.helpers import NOW, holding, step, view
+from tests.trader.strategies.markets import NOW, holding, step, view
 
 
 def test_buys_a_dip_inside_an_uptrend():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies import SignalKind, TrendFollower
-from tests.trader.strategies.helpers import NOW, holding, step, view
+from tests.trader.strategies.markets import NOW, holding, step, view
 
 UPTREND = {"trend": 0.01, "ret_72": 0.05, "zscore_48": 0.5}
 

@@ -77,7 +77,7 @@ class TradingEngine:
         for symbol, bar in bars.items():
             for fill in self.client.on_bar(symbol, when, bar.high, bar.low, bar.close):
                 self._book(fill, self._resting.pop(fill.client_order_id, None), None, report)
-        if not self.risk.window.status(self.risk.clock.now()).accepts_orders:
+        if not self.risk.accepting_orders():
             # The window or its transition: the market is still read, nothing is decided.
             report.views = self.pipeline.warm_up(bars)
             report.regime = self.pipeline.regime.regime

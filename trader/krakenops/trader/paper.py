@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +18,7 @@ from krakenops.trader.orders import (
     OrderType,
     Side,
 )
+from krakenops.trader.simorders import SimOrder, malformed
 
 __all__ = ["PaperKrakenSimulator"]
 
@@ -28,30 +28,8 @@ _DUST = 1e-12
 _INF = math.inf
 _new = object.__new__
 _set = object.__setattr__
-
-
-@dataclass(slots=True)
-class _Order:
-    intent: OrderIntent
-    exchange_order_id: str
-    status: OrderStatus
-    reserved: float = 0.0
-    fills: list[Fill] = field(default_factory=list)
-    reason: str | None = None
-
-    def result(self) -> OrderResult:
-        filled = sum(f.quantity for f in self.fills)
-        notional = sum(f.quantity * f.price for f in self.fills)
-        return OrderResult(
-            client_order_id=self.intent.client_order_id,
-            status=self.status,
-            exchange_order_id=self.exchange_order_id,
-            filled_quantity=filled,
-            average_price=notional / filled if filled > 0 else None,
-            fee_usd=sum(f.fee_usd for f in self.fills),
-            fills=tuple(self.fills),
-            reason=self.reason,
-        )
+# Enum members looked up once: the market-order path runs for every simulated fill.
+_MARKET, _BUY, _FILLED = OrderType.MARKET, Side.BUY, OrderStatus.FILLED
 
 
 class PaperKrakenSimulator:
@@ -97,8 +75,8 @@ class PaperKrakenSimulator:
         self._balances: dict[str, float] = {_USD: float(starting_balance_usd)}
         self._reserved: dict[str, float] = {}
         # Resting orders stay mutable; finished ones are kept as their final, immutable result.
-        self._orders: dict[str, _Order | OrderResult] = {}
-        self._resting: dict[str, _Order] = {}
+        self._orders: dict[str, SimOrder | OrderResult] = {}
+        self._resting: dict[str, SimOrder] = {}
         self._fills: list[Fill] = []
         self._sequence = 0
 
@@ -163,17 +141,13 @@ class PaperKrakenSimulator:
         self._sequence += 1
         mid = intent.reference_price
         # Comparisons rather than isfinite calls: NaN fails both, and this runs for every fill.
-        if (
-            intent.order_type is OrderType.MARKET
-            and 0.0 < intent.quantity < _INF
-            and 0.0 < mid < _INF
-        ):
+        if intent.order_type is _MARKET and 0.0 < intent.quantity < _INF and 0.0 < mid < _INF:
             result = self._market(intent, f"O-{self._sequence}", mid)
             self._orders[intent.client_order_id] = result
             return result
-        order = _Order(intent, f"O-{self._sequence}", OrderStatus.OPEN)
+        order = SimOrder(intent, f"O-{self._sequence}", OrderStatus.OPEN)
         self._orders[intent.client_order_id] = order
-        problem = _malformed(intent)
+        problem = malformed(intent)
         if problem is not None:
             return self._reject(order, problem)
         limit = intent.limit_price
@@ -272,34 +246,15 @@ class PaperKrakenSimulator:
     def _market(self, intent: OrderIntent, exchange_order_id: str, mid: float) -> OrderResult:
         """Fill a market order at once: the hot path of every backtest, kept free of detours."""
         slip = mid * self._slip_scale * self._random()
-        quantity, symbol, balances = intent.quantity, intent.symbol, self._balances
-        if intent.side is Side.BUY:
-            price = mid + slip
-            notional = quantity * price
-            fee = notional * self.taker_fee
-            cash = (
-                balances[_USD] - self._reserved.get(_USD, 0.0) if self._reserved else balances[_USD]
+        quantity, symbol = intent.quantity, intent.symbol
+        price = mid + slip if intent.side is _BUY else mid - slip
+        notional = quantity * price
+        fee = notional * self.taker_fee
+        refusal = self._transfer(symbol, intent.side, quantity, notional, fee)
+        if refusal is not None:
+            return OrderResult(
+                intent.client_order_id, OrderStatus.REJECTED, exchange_order_id, reason=refusal
             )
-            if notional + fee > cash + 1e-9:
-                reason = f"insufficient USD: need {notional + fee:.2f}, have {cash:.2f}"
-                return OrderResult(
-                    intent.client_order_id, OrderStatus.REJECTED, exchange_order_id, reason=reason
-                )
-            balances[_USD] -= notional + fee
-            balances[symbol] = balances.get(symbol, 0.0) + quantity
-        else:
-            price = mid - slip
-            notional = quantity * price
-            fee = notional * self.taker_fee
-            held = balances.get(symbol, 0.0) - self._reserved.get(symbol, 0.0)
-            if quantity > held + _DUST:
-                reason = f"insufficient {symbol}: sell {quantity:g}, hold {held:g}"
-                return OrderResult(
-                    intent.client_order_id, OrderStatus.REJECTED, exchange_order_id, reason=reason
-                )
-            left = balances[symbol] - quantity
-            balances[symbol] = left if left > _DUST else 0.0
-            balances[_USD] += notional - fee
         # Frozen dataclasses store each field through object.__setattr__, several microseconds a
         # fill; these records get exactly the fields their generated __init__ would store.
         fill: Fill = _new(Fill)
@@ -326,7 +281,7 @@ class PaperKrakenSimulator:
             "__dict__",
             {
                 "client_order_id": intent.client_order_id,
-                "status": OrderStatus.FILLED,
+                "status": _FILLED,
                 "exchange_order_id": exchange_order_id,
                 "filled_quantity": quantity,
                 "average_price": price,
@@ -337,12 +292,32 @@ class PaperKrakenSimulator:
         )
         return result
 
-    def _reject(self, order: _Order, reason: str) -> OrderResult:
+    def _transfer(
+        self, symbol: str, side: Side, quantity: float, notional: float, fee: float
+    ) -> str | None:
+        """Move cash and asset for one fill, or say why the account cannot (nothing moves then)."""
+        balances, reserved = self._balances, self._reserved
+        if side is _BUY:
+            cash = balances[_USD] - reserved.get(_USD, 0.0) if reserved else balances[_USD]
+            if notional + fee > cash + 1e-9:
+                return f"insufficient USD: need {notional + fee:.2f}, have {cash:.2f}"
+            balances[_USD] -= notional + fee
+            balances[symbol] = balances.get(symbol, 0.0) + quantity
+            return None
+        held = balances.get(symbol, 0.0) - (reserved.get(symbol, 0.0) if reserved else 0.0)
+        if quantity > held + _DUST:
+            return f"insufficient {symbol}: sell {quantity:g}, hold {held:g}"
+        left = balances[symbol] - quantity
+        balances[symbol] = left if left > _DUST else 0.0
+        balances[_USD] += notional - fee
+        return None
+
+    def _reject(self, order: SimOrder, reason: str) -> OrderResult:
         order.status = OrderStatus.REJECTED
         order.reason = reason
         return order.result()
 
-    def _take(self, order: _Order, mid: float, limit: float | None) -> OrderResult:
+    def _take(self, order: SimOrder, mid: float, limit: float | None) -> OrderResult:
         slip = mid * self._slip_scale * self._rng.random()
         buy = order.intent.side is Side.BUY
         price = mid + slip if buy else mid - slip
@@ -352,30 +327,16 @@ class PaperKrakenSimulator:
         return order.result()
 
     def _settle(
-        self, order: _Order, price: float, fee_rate: float, liquidity: str, when: datetime
+        self, order: SimOrder, price: float, fee_rate: float, liquidity: str, when: datetime
     ) -> Fill | None:
         intent = order.intent
         quantity = intent.quantity
         notional = quantity * price
         fee = notional * fee_rate
-        balances = self._balances
-        if intent.side is Side.BUY:
-            cash = balances[_USD] - self._reserved.get(_USD, 0.0)
-            if notional + fee > cash + 1e-9:
-                self._reject(order, f"insufficient USD: need {notional + fee:.2f}, have {cash:.2f}")
-                return None
-            balances[_USD] -= notional + fee
-            balances[intent.symbol] = balances.get(intent.symbol, 0.0) + quantity
-        else:
-            held = balances.get(intent.symbol, 0.0) - self._reserved.get(intent.symbol, 0.0)
-            if quantity > held + _DUST:
-                self._reject(
-                    order, f"insufficient {intent.symbol}: sell {quantity:g}, hold {held:g}"
-                )
-                return None
-            left = balances[intent.symbol] - quantity
-            balances[intent.symbol] = left if left > _DUST else 0.0
-            balances[_USD] += notional - fee
+        refusal = self._transfer(intent.symbol, intent.side, quantity, notional, fee)
+        if refusal is not None:
+            self._reject(order, refusal)
+            return None
         self._sequence += 1
         fill = Fill(
             intent.client_order_id,
@@ -394,7 +355,7 @@ class PaperKrakenSimulator:
         self._fills.append(fill)
         return fill
 
-    def _rest(self, order: _Order) -> OrderResult:
+    def _rest(self, order: SimOrder) -> OrderResult:
         intent = order.intent
         limit = intent.limit_price
         assert limit is not None
@@ -416,21 +377,9 @@ class PaperKrakenSimulator:
         self._resting[intent.client_order_id] = order
         return order.result()
 
-    def _release(self, order: _Order) -> None:
+    def _release(self, order: SimOrder) -> None:
         self._resting.pop(order.intent.client_order_id, None)
         asset = _USD if order.intent.side is Side.BUY else order.intent.symbol
         if order.reserved:
             self._reserved[asset] = self._reserved.get(asset, 0.0) - order.reserved
             order.reserved = 0.0
-
-
-def _malformed(intent: OrderIntent) -> str | None:
-    if not (math.isfinite(intent.quantity) and intent.quantity > 0):
-        return f"quantity must be positive, got {intent.quantity}"
-    if not (math.isfinite(intent.reference_price) and intent.reference_price > 0):
-        return f"reference price must be positive, got {intent.reference_price}"
-    if intent.order_type is OrderType.LIMIT:
-        limit = intent.limit_price
-        if limit is None or not (math.isfinite(limit) and limit > 0):
-            return "a limit order needs a positive limit price"
-    return None

@@ -6,6 +6,7 @@ import json
 import logging
 import math
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -117,6 +118,11 @@ class RiskManager:
         self.state_path = state_path
         self.state = self._load()
         self.trips = 0  # kill-switch trips by this process
+        # The window's phase and the UTC day only change at known instants; between them the
+        # answers are reused (a backtest asks every bar).
+        self._phase_valid: tuple[datetime, datetime] | None = None
+        self._accepting = False
+        self._day_ends: datetime | None = None
         self.roll_day()
 
     # the check
@@ -124,7 +130,7 @@ class RiskManager:
     def check(self, proposal: Proposal) -> Denial | None:  # noqa: PLR0911 - a return per row
         """None if the order may go to the venue, else the first limit it breaks."""
         intent = proposal.intent
-        if not self.window.status(self.clock.now()).accepts_orders:
+        if not self.accepting_orders():
             return Denial(
                 DenialReason.DOWNTIME, "no orders in the downtime window or its transition"
             )
@@ -196,9 +202,24 @@ class RiskManager:
 
     # what the limits count
 
+    def accepting_orders(self) -> bool:
+        """Whether now is in the trading phase: neither the window nor its transition."""
+        now = self.clock.now()
+        valid = self._phase_valid
+        if valid is None or not valid[0] <= now < valid[1]:
+            status = self.window.status(now)
+            self._phase_valid = (now, status.next_transition)
+            self._accepting = status.accepts_orders
+        return self._accepting
+
     def roll_day(self) -> None:
         """At the first check of a new UTC day, reset the kill switch and the daily counters."""
-        today = self.clock.now().strftime("%Y-%m-%d")
+        now = self.clock.now()
+        if self._day_ends is not None and now < self._day_ends and self.state.day:
+            return
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        self._day_ends = midnight + timedelta(days=1)
+        today = now.strftime("%Y-%m-%d")
         if self.state.day == today:
             return
         had_switch = self.state.kill_switch
