@@ -234,3 +234,28 @@ def test_an_environment_without_an_approved_model_has_nothing_to_validate(
     store, _ = copied
     assert validate_command(args(store, "--approved")) == 0
     assert "trades rules-only" in capsys.readouterr().out
+
+
+def test_an_approved_model_replaced_by_other_whole_files_fails_integrity(
+    trained: Trained, copied, capsys: pytest.CaptureFixture[str]
+):
+    store, model_id = copied
+    assert validate_command(args(store, "--model-id", model_id, *LENIENT)) == 0
+    promote = ["--env", "paper_kraken_crypto_global", "--model-id", model_id]
+    assert promote_command(at_root(store, *promote, "--confirm", "yes-promote")) == 0
+    # Someone rewrites the candidate with a consistent manifest: whole, but not what was approved.
+    original = trained.result.candidate
+    shutil.rmtree(store.candidates / model_id)
+    estimator = load_candidate_model(original).estimator
+    spec = CandidateSpec(
+        model_id=model_id,
+        created_at=TRAINED_AT,
+        environment=store.env_id,
+        feature_schema_version=original.metadata.feature_schema_version,
+        feature_names=MODEL_INPUT_NAMES,
+        training_start=original.metadata.training_start,
+        training_end=original.metadata.training_end - timedelta(days=1),
+    )
+    save_candidate(store, estimator, spec, original.metrics, original.metadata.trusted_types)
+    assert validate_command(args(store, "--approved", *LENIENT)) == 1
+    assert "differs from the expected" in capsys.readouterr().out

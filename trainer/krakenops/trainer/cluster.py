@@ -140,8 +140,9 @@ def request_promotion(
 ) -> ClusterOutcome:
     """Create the ModelPromotion and wait for a terminal phase or the timeout."""
     created = api.create(namespace, manifest)
-    name = str(created.get("metadata", {}).get("name") or manifest["metadata"]["name"])
-    latest: Mapping[str, Any] = created
+    # Some clients answer a create with nothing; the name is ours either way.
+    latest: Mapping[str, Any] = created if isinstance(created, Mapping) else {}
+    name = str((latest.get("metadata") or {}).get("name") or manifest["metadata"]["name"])
     give_up = monotonic() + timeout_seconds
     while True:
         if _phase(latest) in TERMINAL_PHASES:

@@ -138,13 +138,13 @@ def validate_command(argv: list[str]) -> int:
     clock = SystemClock()
     try:
         store = _store(config)
-        model_id = args.model_id
+        model_id, expected = args.model_id, None
         if args.approved:
             pointer = store.read_pointer()
             if pointer is None:
                 print(f"{prog}: {config.env_id} has no approved model; it trades rules-only")
                 return 0
-            model_id = pointer.model_id
+            model_id, expected = pointer.model_id, pointer.sha256
         bars = load_market(config, args.data)
         report, _ = validate_model(
             config,
@@ -154,6 +154,7 @@ def validate_command(argv: list[str]) -> int:
             thresholds=thresholds,
             clock=clock,
             approved=args.approved,
+            expected_sha256=expected,
         )
     except (ArtifactError, MarketDataError) as error:
         print(f"{prog}: {error}", file=sys.stderr)

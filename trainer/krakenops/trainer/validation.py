@@ -60,10 +60,13 @@ def validate_model(
     thresholds: GateThresholds,
     clock: Clock,
     approved: bool = False,
+    expected_sha256: str | None = None,
 ) -> tuple[ValidationReport, Replay | None]:
     """Validate a candidate and write its report; every unmet condition is listed in `failures`.
 
-    Raises ArtifactError only when there is no such candidate (nothing to report on).
+    `expected_sha256` (the approved pointer's digest) fails integrity when the candidate's files
+    are whole but not the ones that were approved. Raises ArtifactError only when there is no
+    such candidate (nothing to report on).
     """
     if not (store.candidates / model_id).is_dir():
         raise ArtifactError(f"no candidate {model_id} under {store.candidates}")
@@ -72,7 +75,7 @@ def validate_model(
     sha256: str | None = None
     replay: Replay | None = None
     try:
-        candidate = store.open_candidate(model_id)
+        candidate = store.open_candidate(model_id, expected_sha256=expected_sha256)
     except ArtifactError as error:
         found.check("integrity", False, True, False)
         found.failures.append(f"integrity: {error}")
