@@ -57,11 +57,15 @@ class KubernetesPromotions:
     def __init__(self, kubeconfig: str | None = None, context: str | None = None) -> None:
         from kubernetes import client, config
 
+        # A configuration of its own: the client library's global default stays untouched.
+        settings = client.Configuration()
         if kubeconfig or not in_cluster():
-            config.load_kube_config(config_file=kubeconfig, context=context)  # type: ignore[no-untyped-call]
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=kubeconfig, context=context, client_configuration=settings
+            )
         else:
-            config.load_incluster_config()  # type: ignore[no-untyped-call]
-        self._api = client.CustomObjectsApi()
+            config.load_incluster_config(client_configuration=settings)  # type: ignore[no-untyped-call]
+        self._api = client.CustomObjectsApi(client.ApiClient(settings))
 
     @staticmethod
     def default_namespace() -> str:
@@ -92,7 +96,11 @@ class KubernetesPromotions:
             timeout_seconds=timeout_seconds,
         )
         for event in stream:
-            yield event["object"]
+            seen = event["object"]
+            # The field selector already narrows the stream; a server that ignores it must not
+            # make another promotion's outcome ours.
+            if (seen.get("metadata") or {}).get("name") == name:
+                yield seen
 
 
 @dataclass(frozen=True)
@@ -139,7 +147,8 @@ def request_promotion(
     monotonic: Callable[[], float] = time.monotonic,
 ) -> ClusterOutcome:
     """Create the ModelPromotion and wait for a terminal phase or the timeout."""
-    created = api.create(namespace, manifest)
+    body = {**manifest, "metadata": {**manifest["metadata"], "namespace": namespace}}
+    created = api.create(namespace, body)
     # Some clients answer a create with nothing; the name is ours either way.
     latest: Mapping[str, Any] = created if isinstance(created, Mapping) else {}
     name = str((latest.get("metadata") or {}).get("name") or manifest["metadata"]["name"])
