@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -10,13 +11,20 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+import numpy as np
+
 from krakenops.core.clock import Clock
-from krakenops.core.marketdata import Bars
+from krakenops.core.marketdata import BAR_SECONDS, Bars
 from krakenops.core.universe import Universe
 from tests.fakekraken.tables import BASE_ASSET, asset_pairs
 
 __all__ = ["Engine", "KrakenError"]
 
+# Kraken's client order ids: a UUID with or without dashes, or free text of up to 18 characters.
+_CLIENT_ID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|[0-9a-fA-F]{32}|[\x21-\x7e]{1,18}"
+)
 SLIPPAGE = Decimal("0.0002")  # market orders pay 2 bps over the bar's close
 PARTIAL_SHARE = Decimal("0.4")  # a partial fill executes this share first
 
@@ -50,12 +58,21 @@ class Engine:
         start_index: int = 200,
         taker_fee: str = "0.40",
         maker_fee: str = "0.25",
+        follow_clock: bool = False,
     ) -> None:
         self.clock = clock
+        # Off: the test moves the markets with advance(). On: each market shows the newest bar
+        # that has closed by the clock, as the real exchange would to a trader on that clock.
+        self.follow_clock = follow_clock
         self.lock = threading.RLock()
         self.pairs = asset_pairs()
         self.markets = {
-            Universe.resolve(s).rest_pair: Market(s, Universe.resolve(s).rest_pair, b, start_index)
+            Universe.resolve(s).rest_pair: Market(
+                s,
+                Universe.resolve(s).rest_pair,
+                b,
+                _closed_index(b, self.now()) if follow_clock else start_index,
+            )
             for s, b in bars.items()
         }
         self.balances = {asset: Decimal(amount) for asset, amount in balances.items()}
@@ -80,6 +97,8 @@ class Engine:
     def add_order(self, form: Mapping[str, str], partial: bool = False) -> dict[str, Any]:
         pair = self._pair(form.get("pair", ""))
         info, market = self.pairs[pair], self.markets.get(pair)
+        if "cl_ord_id" in form and not _CLIENT_ID.fullmatch(form["cl_ord_id"]):
+            raise KrakenError("EGeneral:Invalid arguments:cl_ord_id")
         side, kind = form.get("type"), form.get("ordertype")
         if side not in ("buy", "sell") or kind not in ("market", "limit"):
             raise KrakenError("EGeneral:Invalid arguments")
@@ -141,6 +160,20 @@ class Engine:
                 market.index = min(market.index + steps, len(market.bars) - 1)
             for txid in [t for t, o in self.orders.items() if o["status"] == "open"]:
                 self._match(txid, first=False)
+
+    def catch_up(self) -> None:
+        """With `follow_clock`, move each market bar by bar to the clock; resting orders match on the way."""
+        if not self.follow_clock:
+            return
+        with self.lock:
+            now = self.now()
+            for pair, market in self.markets.items():
+                closed = _closed_index(market.bars, now)
+                while market.index < closed:
+                    market.index += 1
+                    for txid in [t for t, o in self.orders.items() if o["status"] == "open"]:
+                        if self.orders[txid]["_pair"] == pair:
+                            self._match(txid, first=False)
 
     def _match(self, txid: str, first: bool) -> None:
         order = self.orders[txid]
@@ -248,6 +281,11 @@ class Engine:
         if not with_trades:
             order.pop("trades")
         return order
+
+
+def _closed_index(bars: Bars, now: float) -> int:
+    """The newest bar whose hour has ended by `now`."""
+    return max(0, int(np.searchsorted(bars.time, now - BAR_SECONDS, "right")) - 1)
 
 
 def _rfc3339(text: str) -> float:

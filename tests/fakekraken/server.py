@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
+import numpy as np
 from aiohttp import web
 
 from krakenops.core.clock import Clock
@@ -40,10 +41,21 @@ class FakeKraken:
         faults: FaultSchedule | None = None,
         tier: str = "starter",
         client_timeout: float = 0.2,
+        *,
+        follow_clock: bool = False,
+        fees: tuple[str, str] = ("0.40", "0.25"),
     ) -> None:
+        """`fees` are the account's taker and maker fees in percent, as TradeVolume reports them."""
         self.clock = clock
         self.api_key, self.secret = api_key, base64.b64decode(api_secret)
-        self.engine = Engine(clock, bars, balances or {"ZUSD": "10000"})
+        self.engine = Engine(
+            clock,
+            bars,
+            balances or {"ZUSD": "10000"},
+            taker_fee=fees[0],
+            maker_fee=fees[1],
+            follow_clock=follow_clock,
+        )
         self.faults = faults or FaultSchedule()
         self.client_timeout = client_timeout
         self.tier = TIERS[tier]
@@ -115,6 +127,7 @@ class FakeKraken:
         if handler is None:
             return _answer(["EGeneral:Unknown method"])
         with self.engine.lock:
+            self.engine.catch_up()
             return self._run(handler, dict(request.query))
 
     async def _handle_private(self, request: web.Request) -> web.Response:
@@ -125,6 +138,7 @@ class FakeKraken:
         if refusal is not None:
             return _answer([refusal])
         self.calls[method] += 1
+        self.engine.catch_up()
         if method == "AddOrder":
             self.received.set()
         # A validation places nothing, so only the transport can fail it.
@@ -265,6 +279,10 @@ class FakeKraken:
         pair = self.engine._pair(form.get("pair", ""))
         market = self.engine.markets[pair]
         bars, lo = market.bars, max(0, market.index - 719)
+        if form.get("since"):
+            # Kraken answers the bars after `since` (Unix seconds), at most 720 of them.
+            after = int(np.searchsorted(bars.time, int(form["since"]), "right"))
+            lo = max(lo, after)
         rows = [
             [int(bars.time[i]), str(bars.open[i]), str(bars.high[i]), str(bars.low[i]),
              str(bars.close[i]), str(bars.close[i]), str(bars.volume[i]), int(bars.trades[i])]

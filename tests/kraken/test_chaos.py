@@ -21,6 +21,7 @@ from krakenops.trader.kraken import (
     connect_live,
 )
 from krakenops.trader.kraken.ledger import OrderLedger
+from krakenops.trader.kraken.venue import kraken_client_id
 from krakenops.trader.orders import OrderIntent, OrderStatus, OrderType, Side
 from tests.fakekraken import FakeKraken, Fault, FaultSchedule, RandomFaults
 from tests.kraken.conftest import SETTINGS, TIMEOUT
@@ -166,14 +167,15 @@ def check_ledger_equals_exchange(ledger: OrderLedger, fake: FakeKraken) -> dict[
     duplicates = sum(n - 1 for n in engine.accepted_per_cl_ord_id.values() if n > 1)
     assert duplicates == 0, f"orders sent twice: {+engine.accepted_per_cl_ord_id}"
     on_exchange = {o["cl_ord_id"]: (txid, o) for txid, o in engine.orders.items()}
+    ours = {kraken_client_id(o.cl_ord_id): o for o in ledger}
     for cl_ord_id, (txid, order) in on_exchange.items():
-        mine = ledger.get(cl_ord_id)
+        mine = ours.get(cl_ord_id)
         assert mine is not None, f"{cl_ord_id} ({txid}) is on the exchange but not in the ledger"
         assert mine.txid == txid
         assert mine.status is STATUS[order["status"]], (cl_ord_id, mine.status, order["status"])
         assert mine.filled_volume == Decimal(order["vol_exec"])
     for order in ledger:
-        if order.cl_ord_id not in on_exchange:
+        if kraken_client_id(order.cl_ord_id) not in on_exchange:
             assert order.txid is None and order.status is OrderStatus.REJECTED, order
     fills = {t: f for o in ledger for t, f in o.fills.items()}
     lost = set(engine.trades) - set(fills)

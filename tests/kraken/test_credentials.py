@@ -15,14 +15,7 @@ from krakenops.core.verify import Outcome, verify_startup
 from krakenops.trader.kraken import Credentials, CredentialsError, live_probe, load_credentials
 from krakenops.trader.orders import OrderIntent, OrderType, Side
 from tests.fakekraken import FakeKraken, Fault, FaultSchedule
-from tests.kraken.conftest import ClientFactory
-
-
-def write_secret(folder: Path, credentials: Credentials) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "api-key").write_text(credentials.api_key + "\n")
-    (folder / "api-secret").write_text(credentials.api_secret)
-    return folder
+from tests.kraken.conftest import ClientFactory, write_secret
 
 
 def test_credentials_are_read_from_the_mounted_secret(

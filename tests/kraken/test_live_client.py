@@ -18,7 +18,7 @@ from krakenops.trader.kraken import (
     connect_live,
 )
 from krakenops.trader.kraken.nonce import NonceSource
-from krakenops.trader.kraken.venue import build_exchange
+from krakenops.trader.kraken.venue import build_exchange, kraken_client_id
 from krakenops.trader.orders import OrderIntent, OrderStatus, OrderType, Side
 from tests.fakekraken import FakeKraken
 from tests.kraken.conftest import SETTINGS, ClientFactory
@@ -128,3 +128,19 @@ def test_nonces_keep_increasing_across_a_restart_even_when_the_wall_clock_steps_
     later = [after() for _ in range(3)]
     assert used == sorted(set(used)) and later == sorted(set(later))
     assert later[0] > used[-1]
+
+
+def test_client_order_ids_reach_kraken_as_the_uuids_it_accepts(
+    connect: ClientFactory, fake: FakeKraken, credentials: Credentials
+):
+    # Kraken takes free-text ids of at most 18 characters; the pipeline's are longer.
+    long_id = "ko-1620766800-BTC-enter-0"
+    exchange = build_exchange(credentials, iter(range(1, 10**6)).__next__, 1.0, fake.url)
+    with pytest.raises(ccxt.BaseError, match="Invalid arguments:cl_ord_id"):
+        exchange.create_order("BTC/USD", "market", "buy", 0.01, None, {"clientOrderId": long_id})
+    client = started(connect)
+    result = client.submit(OrderIntent(long_id, "BTC", Side.BUY, 0.01, OrderType.MARKET, 7000.0))
+    assert result.status is OrderStatus.FILLED
+    sent = fake.engine.orders[result.exchange_order_id]["cl_ord_id"]
+    assert sent == kraken_client_id(long_id) and len(sent) == 36
+    assert client.query(long_id).exchange_order_id == result.exchange_order_id

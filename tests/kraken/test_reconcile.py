@@ -11,7 +11,7 @@ import pytest
 
 from krakenops.core.clock import ManualClock
 from krakenops.trader.kraken import TradingHaltedError
-from krakenops.trader.kraken.venue import GatewayKilledError
+from krakenops.trader.kraken.venue import GatewayKilledError, kraken_client_id
 from krakenops.trader.orders import OrderIntent, OrderStatus, OrderType, Side
 from tests.fakekraken import FakeKraken, Fault, FaultSchedule
 from tests.kraken.conftest import ClientFactory
@@ -30,7 +30,7 @@ def test_an_unclear_add_order_is_looked_up_and_never_doubled(
     fake.faults = FaultSchedule(next_orders=[fault])
     result = client.submit(BUY)
     assert result.status is OrderStatus.FILLED and result.filled_quantity == 0.01
-    assert fake.engine.accepted_per_cl_ord_id == {"buy": 1}
+    assert fake.engine.accepted_per_cl_ord_id == {kraken_client_id("buy"): 1}
     assert (
         client.metrics.order_lookups.labels("yes")._value.get()
         + client.metrics.order_lookups.labels("no")._value.get()
@@ -52,7 +52,7 @@ def test_a_late_arrival_is_rejected_by_its_deadline_before_the_retry(
             break
         time.sleep(0.02)
     assert fake.rejections["EService:Deadline elapsed"] == 1
-    assert fake.engine.accepted_per_cl_ord_id == {"buy": 1}
+    assert fake.engine.accepted_per_cl_ord_id == {kraken_client_id("buy"): 1}
     assert (
         clock.now().timestamp() > client.ledger.get("buy").created + client.settings.order_deadline
     )

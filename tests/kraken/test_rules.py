@@ -62,3 +62,17 @@ def test_a_pair_that_is_not_online_takes_no_orders(connect: ClientFactory, fake:
     result = client.submit(OrderIntent("eth", "ETH", Side.BUY, 0.1, OrderType.MARKET, 200.0))
     assert result.status is OrderStatus.REJECTED and "cancel_only" in (result.reason or "")
     assert fake.calls["AddOrder"] == 1  # the preflight only
+
+
+def test_a_volume_within_float_noise_of_the_lot_is_the_lot_so_positions_sell_whole():
+    btc = rules("XXBTZUSD")
+    held = 0.3 - 0.1  # a position after a partial sale, in floats: 0.19999999999999998
+    assert btc.shape(Side.SELL, held, 30000.0, None).volume == Decimal("0.2")
+    assert btc.round_volume(Decimal("0.061728385")) == Decimal("0.06172838")  # real intent: down
+
+
+def test_numpy_scalars_from_the_pipeline_are_shaped_like_floats():
+    import numpy as np
+
+    shaped = rules("XETHZUSD").shape(Side.BUY, np.float64(0.4707972663947083), 3927.0, None)
+    assert shaped.volume == Decimal("0.47079726")

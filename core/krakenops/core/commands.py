@@ -8,7 +8,7 @@ from pathlib import Path
 
 from krakenops.core.clock import ManualClock, SystemClock, utc
 from krakenops.core.config import ConfigError, EnvironmentConfig, load_config
-from krakenops.core.verify import render, verify_startup
+from krakenops.core.verify import installed_probe, render, verify_startup
 
 __all__ = [
     "common_arguments",
@@ -51,7 +51,8 @@ def verify_command(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="krakenops verify", description=verify_command.__doc__)
     common_arguments(parser)
     args, config = parse_config_args(parser, argv)
-    result = verify_startup(config, _clock(args.at))
+    clock = _clock(args.at)
+    result = verify_startup(config, clock, installed_probe(config, clock))
     print(render(result))
     return 0 if result.passed else 1
 

@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from krakenops.core.artifacts import ArtifactError, ArtifactStore, IsolationError
@@ -14,9 +15,20 @@ from krakenops.core.clock import Clock
 from krakenops.core.config import EnvironmentConfig, Mode
 from krakenops.core.universe import Universe
 
-__all__ = ["Check", "Outcome", "Verification", "render", "verify_startup"]
+__all__ = [
+    "PROBE_GROUP",
+    "Check",
+    "Outcome",
+    "Verification",
+    "installed_probe",
+    "render",
+    "verify_startup",
+]
 
 RULE = "=" * 80
+# A component that can reach the venue of a mode registers a probe factory here under the mode's
+# name (`factory(clock) -> probe`); core imports no component.
+PROBE_GROUP = "krakenops.probes"
 
 
 class Outcome(StrEnum):
@@ -66,6 +78,16 @@ def credentials_probe(config: EnvironmentConfig) -> Check:
 def default_probe(config: EnvironmentConfig) -> Check:
     probe = simulator_probe if config.spec.mode is Mode.PAPER else credentials_probe
     return probe(config)
+
+
+def installed_probe(config: EnvironmentConfig, clock: Clock) -> ConnectivityProbe:
+    """The probe registered for the config's mode, or the built-in one when none is installed."""
+    found = {ep.name: ep for ep in entry_points(group=PROBE_GROUP)}
+    entry = found.get(config.spec.mode.value)
+    if entry is None:
+        return default_probe
+    factory: Callable[[Clock], ConnectivityProbe] = entry.load()
+    return factory(clock)
 
 
 def verify_startup(

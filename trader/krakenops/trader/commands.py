@@ -6,23 +6,26 @@ import argparse
 import logging
 import signal
 import sys
+import threading
 from datetime import datetime, timedelta
-from typing import Any
 
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import Clock, ManualClock, SystemClock, utc
 from krakenops.core.commands import load_for_cli
-from krakenops.core.config import ConfigError, EnvironmentConfig
+from krakenops.core.config import ConfigError, EnvironmentConfig, Mode
 from krakenops.core.jsonlog import setup_logging
 from krakenops.core.marketdata import BAR_SECONDS, MarketDataError, load_symbol
-from krakenops.core.verify import render, verify_startup
+from krakenops.core.verify import installed_probe, render, verify_startup
 from krakenops.trader.feeds import KrakenOHLCFeed, MarketFeed, ReplayFeed
 from krakenops.trader.journal import venue_state_path
+from krakenops.trader.kraken.errors import TradingHaltedError
+from krakenops.trader.kraken.startup import kraken_api_url
+from krakenops.trader.kraken.venue import build_public_exchange
 from krakenops.trader.loop import TradingLoop
 from krakenops.trader.metrics import TraderMetrics
-from krakenops.trader.venues import load_venue
+from krakenops.trader.venues import VenueStartError, load_venue
 
-__all__ = ["replay_feed", "trade_command"]
+__all__ = ["replay_feed", "run_trader", "trade_command"]
 
 # Bars replayed before the first traded hour, so features and regime are warm when trading starts.
 WARMUP = timedelta(days=30)
@@ -69,6 +72,10 @@ def trade_command(argv: list[str]) -> int:
     if replaying != (args.replay_until is not None):
         print("krakenops trade: --replay-from and --replay-until go together", file=sys.stderr)
         return 2
+    if replaying and config.spec.mode is Mode.LIVE:
+        # Old bars on a simulated clock against a real account would place real orders on fiction.
+        print("krakenops trade: replay is for paper mode; live trades now", file=sys.stderr)
+        return 2
     clock: Clock
     feed: MarketFeed
     until = None
@@ -85,23 +92,52 @@ def trade_command(argv: list[str]) -> int:
             )
     else:
         clock = SystemClock()
-        feed = KrakenOHLCFeed(_public_kraken(), config.spec.universe.symbols)
-    result = verify_startup(config, clock)
+        feed = KrakenOHLCFeed(build_public_exchange(kraken_api_url()), config.spec.universe.symbols)
+    port = config.spec.trader.metrics_port if args.metrics_port is None else args.metrics_port
+    return run_trader(
+        config,
+        clock,
+        feed,
+        until=until,
+        realtime=not replaying,
+        interval_seconds=BAR_SECONDS if replaying else None,
+        metrics_port=port,
+    )
+
+
+def run_trader(
+    config: EnvironmentConfig,
+    clock: Clock,
+    feed: MarketFeed,
+    *,
+    until: datetime | None = None,
+    realtime: bool = False,
+    interval_seconds: float | None = None,
+    metrics_port: int = 0,
+    metrics: TraderMetrics | None = None,
+) -> int:
+    """Verify, make the mode's venue ready, trade until stopped or `until`; the exit code.
+
+    1 when a check fails, the venue cannot start, or it halts while trading (fail closed).
+    """
+    result = verify_startup(config, clock, installed_probe(config, clock))
     print(render(result), file=sys.stderr)
     if not result.passed:
         return 1
     store = ArtifactStore(config.spec.artifacts, config.env_id)
+    metrics = metrics or TraderMetrics(config.env_id)
     try:
-        venue = load_venue(config, clock, venue_state_path(store))
+        venue = load_venue(config, clock, venue_state_path(store), metrics.registry)
     except LookupError as error:
         print(f"krakenops trade: {error}", file=sys.stderr)
         return 2
-    metrics = TraderMetrics(config.env_id)
-    port = config.spec.trader.metrics_port if args.metrics_port is None else args.metrics_port
-    if port:
+    except VenueStartError as error:
+        print(f"krakenops trade: not trading: {error}", file=sys.stderr)
+        return 1
+    if metrics_port:
         from prometheus_client import start_http_server
 
-        start_http_server(port, registry=metrics.registry)
+        start_http_server(metrics_port, registry=metrics.registry)
     loop = TradingLoop(
         config,
         clock,
@@ -109,17 +145,16 @@ def trade_command(argv: list[str]) -> int:
         venue,
         store,
         metrics=metrics,
-        realtime=not replaying,
-        interval_seconds=BAR_SECONDS if replaying else None,
+        realtime=realtime,
+        interval_seconds=interval_seconds,
     )
-    signal.signal(signal.SIGTERM, lambda *_: loop.stop())
-    signal.signal(signal.SIGINT, lambda *_: loop.stop())
-    loop.run(until)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: loop.stop())
+        signal.signal(signal.SIGINT, lambda *_: loop.stop())
+    try:
+        loop.run(until)
+    except TradingHaltedError as error:
+        # The venue logged the reason as an ERROR when it halted; the state was saved on the way out.
+        print(f"krakenops trade: trading halted: {error}", file=sys.stderr)
+        return 1
     return 0
-
-
-def _public_kraken() -> Any:
-    import ccxt
-
-    # Public market data needs no keys; ccxt's own rate limiter keeps within Kraken's public limits.
-    return ccxt.kraken({"enableRateLimit": True})

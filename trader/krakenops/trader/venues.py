@@ -7,15 +7,29 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Protocol
 
+from prometheus_client import CollectorRegistry
+
 from krakenops.core.atomic import write_atomic
 from krakenops.core.clock import Clock
 from krakenops.core.config import EnvironmentConfig
 from krakenops.trader.orders import ExecutionClient
 from krakenops.trader.paper import PaperKrakenSimulator
 
-__all__ = ["VENUE_GROUP", "PaperVenue", "Venue", "VenueFactory", "load_venue", "paper_venue"]
+__all__ = [
+    "VENUE_GROUP",
+    "PaperVenue",
+    "Venue",
+    "VenueFactory",
+    "VenueStartError",
+    "load_venue",
+    "paper_venue",
+]
 
 VENUE_GROUP = "krakenops.venues"
+
+
+class VenueStartError(RuntimeError):
+    """The venue could not be made ready to trade; nothing was traded, the message says why."""
 
 
 class Venue(Protocol):
@@ -29,7 +43,15 @@ class Venue(Protocol):
 
 
 class VenueFactory(Protocol):
-    def __call__(self, config: EnvironmentConfig, clock: Clock, state_path: Path) -> Venue: ...
+    """Builds a venue ready to trade; `registry` is where its own metrics go, if it has any."""
+
+    def __call__(
+        self,
+        config: EnvironmentConfig,
+        clock: Clock,
+        state_path: Path,
+        registry: CollectorRegistry | None = None,
+    ) -> Venue: ...
 
 
 class PaperVenue:
@@ -49,15 +71,28 @@ class PaperVenue:
         self.save()
 
 
-def paper_venue(config: EnvironmentConfig, clock: Clock, state_path: Path) -> PaperVenue:
+def paper_venue(
+    config: EnvironmentConfig,
+    clock: Clock,
+    state_path: Path,
+    registry: CollectorRegistry | None = None,
+) -> PaperVenue:
     simulator = PaperKrakenSimulator.from_settings(config.spec.paper, clock)
     if state_path.exists():
         simulator.restore(json.loads(state_path.read_bytes()))
     return PaperVenue(simulator, state_path)
 
 
-def load_venue(config: EnvironmentConfig, clock: Clock, state_path: Path) -> Venue:
-    """The venue registered for the config's mode; a mode nobody registered is a start-up error."""
+def load_venue(
+    config: EnvironmentConfig,
+    clock: Clock,
+    state_path: Path,
+    registry: CollectorRegistry | None = None,
+) -> Venue:
+    """The venue registered for the config's mode; a mode nobody registered is a start-up error.
+
+    A venue that cannot be made ready raises `VenueStartError`.
+    """
     mode = config.spec.mode.value
     found = {ep.name: ep for ep in entry_points(group=VENUE_GROUP)}
     if mode not in found:
@@ -65,4 +100,4 @@ def load_venue(config: EnvironmentConfig, clock: Clock, state_path: Path) -> Ven
             f"no venue is installed for mode {mode!r}; installed: {sorted(found) or 'none'}"
         )
     factory: VenueFactory = found[mode].load()
-    return factory(config, clock, state_path)
+    return factory(config, clock, state_path, registry)

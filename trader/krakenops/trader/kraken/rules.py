@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from krakenops.trader.kraken.errors import OrderRefusedError
@@ -58,7 +58,14 @@ class PairRules:
         return Decimal(1).scaleb(-self.lot_decimals)
 
     def round_volume(self, volume: Decimal) -> Decimal:
-        """Down to the lot: never trade more than was decided or can be paid for."""
+        """Down to the lot: never trade more than was decided or can be paid for.
+
+        A volume within a thousandth of a lot of the grid is float noise, not intent: a position
+        summed from fills in floats must sell whole rather than leave one unsellable lot behind.
+        """
+        nearest = volume.quantize(self.lot, rounding=ROUND_HALF_EVEN)
+        if abs(nearest - volume) <= self.lot / 1000:
+            return nearest
         return volume.quantize(self.lot, rounding=ROUND_FLOOR)
 
     def round_price(self, price: Decimal, side: Side) -> Decimal:
@@ -73,17 +80,23 @@ class PairRules:
         """Round an order to the grid, then refuse it if it breaks a rule; nothing is sent then."""
         if self.status != "online":
             raise OrderRefusedError(f"{self.altname} is {self.status}, not online")
-        rounded = self.round_volume(Decimal(repr(volume)))
-        price = None if limit_price is None else self.round_price(Decimal(repr(limit_price)), side)
+        rounded = self.round_volume(_decimal(volume))
+        price = None if limit_price is None else self.round_price(_decimal(limit_price), side)
         if price is not None and price <= 0:
             raise OrderRefusedError(f"{self.altname}: limit price {limit_price} rounds to {price}")
         if rounded < self.ordermin:
             raise OrderRefusedError(
                 f"{self.altname}: volume {volume} rounds to {rounded}, below ordermin {self.ordermin}"
             )
-        cost = rounded * (price if price is not None else Decimal(repr(reference_price)))
+        cost = rounded * (price if price is not None else _decimal(reference_price))
         if cost < self.costmin:
             raise OrderRefusedError(
                 f"{self.altname}: cost {cost:.8f} is below costmin {self.costmin} (volume {rounded})"
             )
         return ShapedOrder(rounded, price)
+
+
+def _decimal(value: float) -> Decimal:
+    # The shortest repr of the float, not its binary expansion; float() first because the
+    # pipeline's numpy scalars repr as "np.float64(...)".
+    return Decimal(repr(float(value)))

@@ -7,6 +7,7 @@ fields (`info`) as strings, so volumes and prices stay exact decimals.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,10 +22,27 @@ from krakenops.trader.kraken.metrics import KrakenMetrics
 from krakenops.trader.kraken.ratelimit import KrakenRateLimiter
 from krakenops.trader.kraken.rules import PairRules
 
-__all__ = ["Fees", "GatewayKilledError", "KrakenGateway", "KrakenSpot", "build_exchange"]
+__all__ = [
+    "Fees",
+    "GatewayKilledError",
+    "KrakenGateway",
+    "KrakenSpot",
+    "build_exchange",
+    "build_public_exchange",
+    "kraken_client_id",
+]
 
 T = TypeVar("T")
+E = TypeVar("E")
 TRADES_PAGE = 50  # Kraken's TradesHistory page size
+# Kraken takes a client order id only as a UUID or as free text of at most 18 characters, and
+# ours are longer: each goes out as a UUID derived from it, the same one on every run.
+_CLIENT_ID_NAMESPACE = uuid.UUID("5b0c7f1e-8a8e-4a57-9c1e-6f0d2b8f4e21")
+
+
+def kraken_client_id(cl_ord_id: str) -> str:
+    """The `cl_ord_id` Kraken sees for one of ours; deterministic, so lookups survive restarts."""
+    return str(uuid.uuid5(_CLIENT_ID_NAMESPACE, cl_ord_id))
 
 
 class GatewayKilledError(RuntimeError):
@@ -59,8 +77,23 @@ def build_exchange(
         },
         nonces,
     )
+    return _point_at(exchange, api_url)
+
+
+def build_public_exchange(api_url: str | None = None, *, paced: bool = True) -> Any:
+    """A keyless ccxt kraken for public market data (OHLC), at `api_url` if one is given.
+
+    `paced` keeps ccxt's own limiter, which holds to Kraken's public limits in wall-clock
+    time; only a test exchange on a simulated clock goes without it.
+    """
+    return _point_at(ccxt.kraken({"enableRateLimit": paced}), api_url)
+
+
+def _point_at(exchange: E, api_url: str | None) -> E:
+    # Both entries: ccxt builds every request URL from them; nothing else in ccxt is touched.
     if api_url is not None:
-        exchange.urls["api"] = {**exchange.urls["api"], "public": api_url, "private": api_url}
+        urls: Any = exchange.urls  # type: ignore[attr-defined]
+        urls["api"] = {**urls["api"], "public": api_url, "private": api_url}
     return exchange
 
 
@@ -160,7 +193,7 @@ class KrakenGateway:
     ) -> str | None:
         """AddOrder; returns Kraken's txid (None for a validation, which places nothing)."""
         params: dict[str, Any] = {
-            "clientOrderId": cl_ord_id,
+            "clientOrderId": kraken_client_id(cl_ord_id),
             "oflags": "fciq",  # fees in USD, so the ledger books every fee in one currency
             "deadline": datetime.fromtimestamp(deadline, UTC).isoformat(timespec="milliseconds"),
         }
@@ -184,16 +217,17 @@ class KrakenGateway:
 
     def find(self, cl_ord_id: str) -> dict[str, Any] | None:
         """The order Kraken holds under `cl_ord_id`, open or closed, as raw fields with its txid."""
-        query = {"clientOrderId": cl_ord_id}
+        wire = kraken_client_id(cl_ord_id)
+        query = {"clientOrderId": wire}
         found: list[dict[str, Any]] = self._call(
             "OpenOrders", lambda: self.exchange.fetch_open_orders(None, None, None, query)
         )
-        if not any(o["info"].get("cl_ord_id") == cl_ord_id for o in found):
+        if not any(o["info"].get("cl_ord_id") == wire for o in found):
             found = self._call(
                 "ClosedOrders", lambda: self.exchange.fetch_closed_orders(None, None, None, query)
             )
         for order in found:
-            if order["info"].get("cl_ord_id") == cl_ord_id:
+            if order["info"].get("cl_ord_id") == wire:
                 return {**order["info"], "txid": order["id"]}
         return None
 
@@ -226,7 +260,9 @@ class KrakenGateway:
     def cancel(self, cl_ord_id: str, pair: str, resting_seconds: float) -> None:
         self._call(
             "CancelOrder",
-            lambda: self.exchange.cancel_order(None, None, {"clientOrderId": cl_ord_id}),
+            lambda: self.exchange.cancel_order(
+                None, None, {"clientOrderId": kraken_client_id(cl_ord_id)}
+            ),
             pair=pair,
             resting_seconds=resting_seconds,
         )
