@@ -118,7 +118,7 @@ def test_training_aborts_at_the_deadline_and_leaves_no_candidate(
 def test_the_last_step_before_writing_is_a_deadline_check(trained: Trained):
     assert trained.steps[0] == "replaying the rules-only policy for labels"
     assert trained.steps[-1] == "writing the candidate"
-    assert any(step.startswith("fitting gradient_boosting") for step in trained.steps)
+    assert any(step.startswith("fitting random_forest") for step in trained.steps)
 
 
 def test_a_live_environment_refuses_to_train(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
