@@ -136,7 +136,14 @@ def _run_in_cluster(
 ) -> int:
     prog = f"krakenops {action.value}"
     environment = environment_id(args.env).replace("_", "-")
-    client = api or KubernetesPromotions(args.kubeconfig, args.context)
+    if api is None:
+        from kubernetes.config import ConfigException
+
+        try:
+            api = KubernetesPromotions(args.kubeconfig, args.context)
+        except (ConfigException, OSError) as error:
+            raise BadInputError(f"cannot reach the cluster: {error}") from None
+    client = api
     namespace = args.namespace or KubernetesPromotions.default_namespace()
     manifest = promotion_manifest(environment, action, model_id, args.reason, args.confirm)
     from kubernetes.client.exceptions import ApiException
