@@ -1,0 +1,178 @@
+"""`krakenops train` and `krakenops validate`: the trainer Job's and the validation Job's commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from krakenops.core.artifacts import ArtifactError, ArtifactStore
+from krakenops.core.clock import SystemClock
+from krakenops.core.commands import parse_config_args
+from krakenops.core.config import EnvironmentConfig, GateThresholds
+from krakenops.core.marketdata import Bars, MarketDataError, default_data_dir, load_symbol
+from krakenops.core.records import ValidationReport
+from krakenops.trainer.deadline import DeadlineExceededError, OutsideWindowError, training_deadline
+from krakenops.trainer.training import (
+    NotEnoughDataError,
+    TrainingPlan,
+    TrainingRefusedError,
+    ensure_may_train,
+    train_candidate,
+)
+from krakenops.trainer.validation import validate_model
+
+__all__ = ["load_market", "render_report", "train_command", "validate_command"]
+
+_GATE_FLAGS = (
+    ("--min-oos-sharpe", "min_oos_sharpe", "lowest out-of-sample annualised Sharpe"),
+    ("--max-drawdown", "max_drawdown", "largest peak-to-trough drawdown, a fraction"),
+    ("--max-tail-loss", "max_tail_loss", "largest 99th-percentile daily loss, a fraction"),
+    ("--max-turnover", "max_turnover", "largest annual turnover, traded notional / equity"),
+)
+
+
+def load_market(config: EnvironmentConfig, data: str | None) -> dict[str, Bars]:
+    """Hourly bars of every configured symbol that has them; a symbol without data is named."""
+    folder = Path(data) if data else default_data_dir()
+    bars: dict[str, Bars] = {}
+    for symbol in config.spec.universe.symbols:
+        try:
+            bars[symbol] = load_symbol(symbol, folder)
+        except MarketDataError as error:
+            print(f"market data: {symbol} left out: {error}", file=sys.stderr)
+    if not bars:
+        raise MarketDataError(
+            f"no market data for any of {config.spec.universe.symbols} in {folder}"
+        )
+    return bars
+
+
+def _store(config: EnvironmentConfig) -> ArtifactStore:
+    store = ArtifactStore(config.spec.artifacts, config.env_id)
+    store.verify_isolation()
+    store.ensure_layout()
+    return store
+
+
+def train_command(argv: list[str]) -> int:
+    """Train a candidate in this downtime window; exit 1 if the run aborts, 2 if it may not run."""
+    parser = argparse.ArgumentParser(prog="krakenops train", description=train_command.__doc__)
+    parser.add_argument("--config", required=True, help="TradingEnvironment YAML file")
+    parser.add_argument("--root", help="artifact root to use instead of the one in the file")
+    parser.add_argument("--data", help="folder of Kraken OHLCVT files (default: the market data)")
+    parser.add_argument(
+        "--holdout-days",
+        type=int,
+        default=TrainingPlan.holdout_days,
+        help="recent days kept unseen",
+    )
+    args, config = parse_config_args(parser, argv)
+    prog = parser.prog
+    clock = SystemClock()
+    try:
+        ensure_may_train(config)
+        store = _store(config)
+        deadline = training_deadline(config, clock)
+        bars = load_market(config, args.data)
+        result = train_candidate(
+            config,
+            store,
+            bars,
+            clock=clock,
+            deadline=deadline,
+            plan=TrainingPlan(holdout_days=args.holdout_days),
+        )
+    except (TrainingRefusedError, OutsideWindowError, MarketDataError, ArtifactError) as error:
+        print(f"{prog}: refused: {error}", file=sys.stderr)
+        return 2
+    except (DeadlineExceededError, NotEnoughDataError) as error:
+        print(
+            f"{prog}: ABORTED, no candidate written, the approved model stays: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    candidate = result.candidate
+    m = candidate.metrics
+    print(f"{prog}: candidate {candidate.model_id} written to {candidate.path}")
+    print(
+        f"  sha256 {candidate.sha256}; dataset {result.dataset.path} ({result.dataset.rows} rows)"
+    )
+    print(
+        f"  trained on {result.training_start:%Y-%m-%d} .. {result.training_end:%Y-%m-%d}; "
+        f"model {result.cv.chosen}; cv log loss {m.details.get('cv_log_loss', float('nan')):.4f} "
+        f"vs base rate {m.details.get('cv_base_log_loss', float('nan')):.4f}"
+    )
+    print(
+        f"  trainer's estimate: Sharpe={m.oos_sharpe:.2f}, DD={m.max_drawdown:.0%}, "
+        f"turnover={m.annual_turnover:.1f}x; next: krakenops validate --model-id {candidate.model_id}"
+    )
+    return 0
+
+
+def validate_command(argv: list[str]) -> int:
+    """Validate a candidate (or the approved model); exit 0 passed, 1 failed, 2 bad input."""
+    parser = argparse.ArgumentParser(
+        prog="krakenops validate", description=validate_command.__doc__
+    )
+    parser.add_argument("--config", required=True, help="TradingEnvironment YAML file")
+    parser.add_argument("--root", help="artifact root to use instead of the one in the file")
+    parser.add_argument("--data", help="folder of Kraken OHLCVT files (default: the market data)")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model-id", help="the candidate to validate")
+    which.add_argument(
+        "--approved", action="store_true", help="re-validate this environment's approved model"
+    )
+    for flag, field, text in _GATE_FLAGS:
+        parser.add_argument(flag, type=float, dest=field, help=f"{text} (default: from config)")
+    args, config = parse_config_args(parser, argv)
+    prog = parser.prog
+    overrides = {f: getattr(args, f) for _, f, _ in _GATE_FLAGS if getattr(args, f) is not None}
+    try:
+        thresholds = GateThresholds.model_validate(
+            config.spec.trainer.gates.model_dump() | overrides
+        )
+    except ValueError as error:
+        print(f"{prog}: bad threshold: {error}", file=sys.stderr)
+        return 2
+    clock = SystemClock()
+    try:
+        store = _store(config)
+        model_id, expected = args.model_id, None
+        if args.approved:
+            pointer = store.read_pointer()
+            if pointer is None:
+                print(f"{prog}: {config.env_id} has no approved model; it trades rules-only")
+                return 0
+            model_id, expected = pointer.model_id, pointer.sha256
+        bars = load_market(config, args.data)
+        report, _ = validate_model(
+            config,
+            store,
+            model_id,
+            bars,
+            thresholds=thresholds,
+            clock=clock,
+            approved=args.approved,
+            expected_sha256=expected,
+        )
+    except (ArtifactError, MarketDataError) as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return 2
+    print(render_report(report))
+    return 0 if report.passed else 1
+
+
+def render_report(report: ValidationReport) -> str:
+    """The report as a human reads it: each gate's value against its threshold, then the verdict."""
+    lines = [f"validation of {report.model_id} (sha256 {(report.sha256 or '-')[:12]})"]
+    for gate in report.gates:
+        mark = "PASS" if gate.passed else "FAIL"
+        if isinstance(gate.value, bool):
+            lines.append(f"  {mark} {gate.name}")
+        else:
+            lines.append(f"  {mark} {gate.name} = {gate.value:.4g} (threshold {gate.threshold})")
+    verdict = "PASSED" if report.passed else "FAILED: " + "; ".join(report.failures)
+    lines.append(f"  {verdict}")
+    lines.append(f"  report: {report.report_path}")
+    return "\n".join(lines)

@@ -1,0 +1,170 @@
+"""Validation: integrity, schema, then the gates over a replay of the whole policy on unseen data."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from krakenops.core.artifacts import ArtifactError, ArtifactStore, Candidate
+from krakenops.core.atomic import write_atomic
+from krakenops.core.clock import Clock
+from krakenops.core.config import EnvironmentConfig, GateThresholds
+from krakenops.core.marketdata import BAR_SECONDS, Bars
+from krakenops.core.records import GateCheck, RegistryEvent, RegistryRecord, ValidationReport
+from krakenops.trader.backtest import BacktestResult, run_backtest
+from krakenops.trader.model import ConfidenceModel, load_candidate_model
+from krakenops.trainer.gates import DAY_SECONDS, evaluate_gates, performance
+
+__all__ = ["MIN_OOS_DAYS", "Replay", "approved_report_path", "validate_model"]
+
+# Fewer unseen days than this say too little about a model to trust it with money.
+MIN_OOS_DAYS = 30.0
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The out-of-sample replay behind a report, for whoever wants more than the gates."""
+
+    start: int
+    result: BacktestResult
+
+
+def approved_report_path(store: ArtifactStore, model_id: str, at: datetime) -> Path:
+    """Where a re-validation of an environment's approved model goes: beside, not over, the
+    candidate's own report, which its promotion rests on."""
+    return store.validations / "approved" / store.env_id / f"{model_id}_{at:%Y%m%dT%H%M}.json"
+
+
+@dataclass
+class _Findings:
+    """What the checks found so far: the report's `checks`, `gates` and `failures`."""
+
+    checks: dict[str, float | bool] = field(default_factory=dict)
+    gates: list[GateCheck] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def check(self, name: str, value: float | bool, threshold: float | bool, passed: bool) -> None:
+        self.checks[name] = value
+        self.gates.append(GateCheck(name=name, value=value, threshold=threshold, passed=passed))
+
+
+def validate_model(
+    config: EnvironmentConfig,
+    store: ArtifactStore,
+    model_id: str,
+    bars: Mapping[str, Bars],
+    *,
+    thresholds: GateThresholds,
+    clock: Clock,
+    approved: bool = False,
+    expected_sha256: str | None = None,
+) -> tuple[ValidationReport, Replay | None]:
+    """Validate a candidate and write its report; every unmet condition is listed in `failures`.
+
+    `expected_sha256` (the approved pointer's digest) fails integrity when the candidate's files
+    are whole but not the ones that were approved. Raises ArtifactError only when there is no
+    such candidate (nothing to report on).
+    """
+    if not (store.candidates / model_id).is_dir():
+        raise ArtifactError(f"no candidate {model_id} under {store.candidates}")
+    now = clock.now()
+    found = _Findings()
+    sha256: str | None = None
+    replay: Replay | None = None
+    try:
+        candidate = store.open_candidate(model_id, expected_sha256=expected_sha256)
+    except ArtifactError as error:
+        found.check("integrity", False, True, False)
+        found.failures.append(f"integrity: {error}")
+    else:
+        sha256 = candidate.sha256
+        found.check("integrity", True, True, True)
+        try:
+            model = load_candidate_model(candidate)
+        except ArtifactError as error:
+            found.check("schema", False, True, False)
+            found.failures.append(f"schema: {error}")
+        else:
+            found.check("schema", True, True, True)
+            # Only bars that had closed by now: a replay at a past instant must not see its future.
+            closed = int(now.timestamp()) - BAR_SECONDS + 1
+            seen = {symbol: b.between(None, closed) for symbol, b in bars.items()}
+            replay = _replay(config, candidate, model, seen, thresholds=thresholds, found=found)
+    path = (
+        approved_report_path(store, model_id, now) if approved else store.validation_path(model_id)
+    )
+    report = ValidationReport(
+        model_id=model_id,
+        passed=not found.failures,
+        checks=found.checks,
+        failures=found.failures,
+        sha256=sha256,
+        validated_at=now,
+        gates=found.gates,
+        report_path=str(path),
+    )
+    if approved:
+        write_atomic(path, (report.model_dump_json(indent=2) + "\n").encode())
+    else:
+        store.write_validation(report)
+    store.append_registry(
+        RegistryRecord(
+            timestamp=clock.now(),
+            model_id=model_id,
+            event=RegistryEvent.VALIDATED,
+            env=store.env_id,
+            details={
+                "passed": report.passed,
+                "sha256": sha256,
+                "report": str(path),
+                "approved_model": approved,
+                "failures": "; ".join(found.failures),
+            },
+        )
+    )
+    return report, replay
+
+
+def _replay(
+    config: EnvironmentConfig,
+    candidate: Candidate,
+    model: ConfidenceModel,
+    bars: Mapping[str, Bars],
+    *,
+    thresholds: GateThresholds,
+    found: _Findings,
+) -> Replay | None:
+    trained_until = int(candidate.metadata.training_end.timestamp())
+    # The first bar that opens at or after the end of training: nothing the model saw is replayed.
+    start = -(-trained_until // BAR_SECONDS) * BAR_SECONDS
+    usable = {s: b for s, b in bars.items() if len(b) and int(b.time[-1]) >= start}
+    last = max((int(b.time[-1]) + BAR_SECONDS for b in usable.values()), default=start)
+    days = round((last - start) / DAY_SECONDS, 3)
+    found.check("oos_days", days, MIN_OOS_DAYS, days >= MIN_OOS_DAYS)
+    if days < MIN_OOS_DAYS:
+        found.failures.append(
+            f"oos_days {days:.1f} < {MIN_OOS_DAYS:g}: too little data after training_end "
+            f"{candidate.metadata.training_end:%Y-%m-%d %H:%M} UTC to judge the model"
+        )
+        return None
+    result = run_backtest(config, usable, model, start_time=start)
+    found.checks["oos_trades"] = float(len(result.signals))
+    try:
+        figures = performance(
+            result.times, result.equity, result.starting_equity, result.traded_notional_usd
+        )
+    except ValueError as error:
+        found.failures.append(f"replay: {error}")
+        return Replay(start, result)
+    for gate in evaluate_gates(figures, thresholds):
+        value = float(gate.value)
+        # A non-finite figure has already failed its gate; the report keeps numbers JSON can hold.
+        found.checks[gate.name] = value if math.isfinite(value) else 0.0
+        found.gates.append(gate if math.isfinite(value) else gate.model_copy(update={"value": 0.0}))
+        if not gate.passed:
+            relation = "<" if gate.name == "oos_sharpe" else ">"
+            found.failures.append(f"{gate.name} {value:.4g} {relation} {gate.threshold:g}")
+    return Replay(start, result)
