@@ -180,7 +180,10 @@ def _post(body: Mapping[str, Any], notices: list[Notice]) -> None:
     for notice in notices:
         kind = "Warning" if notice.warning else "Normal"
         kopf.event(
-            kopf.Body(dict(body)), type=kind, reason=notice.reason.value, message=notice.message
+            kopf.Body(cast(kopf.RawBody, dict(body))),
+            type=kind,
+            reason=notice.reason.value,
+            message=notice.message,
         )
 
 
