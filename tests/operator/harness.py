@@ -113,3 +113,41 @@ async def operator_running(
 
 
 logging.getLogger("kopf").setLevel(logging.INFO)
+
+
+TE = ("krakenops.io/v1alpha1", "tradingenvironments")
+MP = ("krakenops.io/v1alpha1", "modelpromotions")
+DEPLOYMENTS = ("apps/v1", "deployments")
+JOBS = ("batch/v1", "jobs")
+EVENTS = ("v1", "events")
+
+
+def manifest(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(path.read_text())
+    return document
+
+
+def event_reasons(server: ApiServer, name: str) -> list[str]:
+    """Reasons of the Events about the object called `name`, oldest first."""
+    events = server.objects(*EVENTS)
+    return [e["reason"] for e in events if e.get("involvedObject", {}).get("name") == name]
+
+
+def finish_job(
+    server: ApiServer, name: str, *, succeeded: bool = True, namespace: str = "default"
+) -> None:
+    """Play the Job controller: mark the Job complete or failed."""
+    condition = {"type": "Complete" if succeeded else "Failed", "status": "True"}
+    status = {"conditions": [condition], "succeeded" if succeeded else "failed": 1}
+    server.patch(*JOBS, namespace, name, {"status": status}, subresource="status")
+
+
+def set_ready(server: ApiServer, deployment: str, ready: int, namespace: str = "default") -> None:
+    """Play the Deployment controller: report how many trader pods are ready."""
+    server.patch(
+        *DEPLOYMENTS,
+        namespace,
+        deployment,
+        {"status": {"readyReplicas": ready}},
+        subresource="status",
+    )
