@@ -151,3 +151,29 @@ def set_ready(server: ApiServer, deployment: str, ready: int, namespace: str = "
         {"status": {"readyReplicas": ready}},
         subresource="status",
     )
+
+
+def promotion_manifest(
+    name: str,
+    environment: str,
+    action: str,
+    model_id: str | None = None,
+    confirm: str | None = None,
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {"environment": environment, "action": action, "reason": f"test {name}"}
+    if model_id is not None:
+        spec["modelId"] = model_id
+    if confirm is not None:
+        spec["confirm"] = confirm
+    return {
+        "apiVersion": "krakenops.io/v1alpha1",
+        "kind": "ModelPromotion",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+def promotion_status(server: ApiServer, name: str) -> dict[str, Any]:
+    found = server.read(*MP, "default", name)
+    status: dict[str, Any] = (found or {}).get("status") or {}
+    return status

@@ -164,25 +164,19 @@ async def _validated(
     the validation Job ended without a report (the promotion has failed)."""
     assert spec.model_id is not None
     sha = store.candidate_sha256(spec.model_id)
-    existing = store.read_validation(spec.model_id)
-    if (
-        existing is not None
-        and existing.passed
-        and not existing.failures
-        and existing.sha256 == sha
-    ):
-        if (body.get("status") or {}).get("validation") is None:
-            report.notices.append(
-                Notice(
-                    EventReason.VALIDATION_REUSED, f"passing report for sha256 {sha[:12]} reused"
-                )
-            )
-        report.fields["validation"] = validation_status(store, existing, reused=True)
-        return True
     namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
     job_name = validation_job_name(name)
+    # A Job of this promotion decides, once there is one; a report written meanwhile is its own.
     job = await runtime.kube.get(JOBS, namespace, job_name)
     if job is None:
+        existing = store.read_validation(spec.model_id)
+        if _passing_for(existing, sha):
+            assert existing is not None
+            if (body.get("status") or {}).get("validation") is None:
+                reused = f"passing report for sha256 {sha[:12]} reused"
+                report.notices.append(Notice(EventReason.VALIDATION_REUSED, reused))
+            report.fields["validation"] = validation_status(store, existing, reused=True)
+            return True
         manifest = validation_job(
             config,
             namespace,
@@ -224,6 +218,10 @@ async def _validated(
         )
     )
     return fresh.passed and not fresh.failures
+
+
+def _passing_for(report: ValidationReport | None, sha: str) -> bool:
+    return report is not None and report.passed and not report.failures and report.sha256 == sha
 
 
 def validation_status(

@@ -105,9 +105,10 @@ class ApiServer(KubernetesScaffold):
 
     def objects(self, api_version: str, plural: str, namespace: str = "default") -> list[Obj]:
         key = self._kind(api_version, plural).key
+        # In the order they were created: Events read as a story.
         return [
             copy.deepcopy(o)
-            for (k, ns, _), o in sorted(self._objects.items())
+            for (k, ns, _), o in self._objects.items()
             if k == key and ns == namespace
         ]
 
