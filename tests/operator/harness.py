@@ -67,8 +67,13 @@ class RunningOperator:
 
 
 async def start_operator(
-    settings: OperatorSettings, clock: ManualClock, registry: kopf.OperatorRegistry | None = None
+    server: ApiServer,
+    settings: OperatorSettings,
+    clock: ManualClock,
+    registry: kopf.OperatorRegistry | None = None,
 ) -> RunningOperator:
+    """Start the operator and wait until it watches both kinds: a stop before that would catch
+    Kopf in its first discovery of the API."""
     memo = kopf.Memo(settings=settings, clock=clock)
     stop_flag, ready_flag = asyncio.Event(), asyncio.Event()
     chosen = registry or kopf.get_default_registry()
@@ -84,6 +89,7 @@ async def start_operator(
         )
     )
     await asyncio.wait_for(ready_flag.wait(), timeout=30)
+    await eventually(lambda: server.watched(*TE) and server.watched(*MP), timeout=30)
     return RunningOperator(memo=memo, task=task, stop_flag=stop_flag, registry=chosen)
 
 
@@ -103,9 +109,9 @@ async def eventually(check: Callable[[], Any], timeout: float = 60.0, step: floa
 
 @contextlib.asynccontextmanager
 async def operator_running(
-    settings: OperatorSettings, clock: ManualClock
+    server: ApiServer, settings: OperatorSettings, clock: ManualClock
 ) -> AsyncIterator[RunningOperator]:
-    running = await start_operator(settings, clock)
+    running = await start_operator(server, settings, clock)
     try:
         yield running
     finally:

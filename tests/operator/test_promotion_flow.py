@@ -57,7 +57,7 @@ async def test_promotion_with_a_passing_report_writes_the_pointer(
 ):
     made = candidate(store, MODEL)
     store.write_validation(report(MODEL, made.sha256))
-    async with operator_running(settings, window_clock) as running:
+    async with operator_running(apiserver, settings, window_clock) as running:
         apiserver.create(manifest(PAPER_CONFIG))
         apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
         status = await settled(apiserver, "promote-abc", "Promoted")
@@ -87,7 +87,7 @@ async def test_promotion_runs_a_validation_job_and_copies_its_report(
     store: ArtifactStore,
 ):
     made = candidate(store, MODEL)
-    async with operator_running(settings, window_clock):
+    async with operator_running(apiserver, settings, window_clock):
         apiserver.create(manifest(PAPER_CONFIG))
         apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
         await settled(apiserver, "promote-abc", "Validating")
@@ -112,7 +112,7 @@ async def test_promotion_rejected_when_validation_fails(
     store: ArtifactStore,
 ):
     made = candidate(store, MODEL)
-    async with operator_running(settings, window_clock):
+    async with operator_running(apiserver, settings, window_clock):
         apiserver.create(manifest(PAPER_CONFIG))
         apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
         await settled(apiserver, "promote-abc", "Validating")
@@ -132,7 +132,7 @@ async def test_promotion_fails_when_the_validation_job_leaves_no_report(
     store: ArtifactStore,
 ):
     candidate(store, MODEL)
-    async with operator_running(settings, window_clock):
+    async with operator_running(apiserver, settings, window_clock):
         apiserver.create(manifest(PAPER_CONFIG))
         apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
         await settled(apiserver, "promote-abc", "Validating")
@@ -150,7 +150,7 @@ async def test_promotion_waits_for_confirmation_then_a_confirmed_request_reuses_
     store: ArtifactStore,
 ):
     made = candidate(store, MODEL)
-    async with operator_running(settings, window_clock):
+    async with operator_running(apiserver, settings, window_clock):
         apiserver.create(manifest(PAPER_CONFIG))
         apiserver.create(promotion_manifest("review-abc", PAPER, "promote", MODEL))
         await settled(apiserver, "review-abc", "Validating")
@@ -176,7 +176,7 @@ async def test_promotion_refused_when_the_candidate_was_tampered_with(
     made = candidate(store, MODEL)
     store.write_validation(report(MODEL, made.sha256))
     (made.path / "model.skops").write_bytes(b"other weights")
-    async with operator_running(settings, window_clock):
+    async with operator_running(apiserver, settings, window_clock):
         apiserver.create(manifest(PAPER_CONFIG))
         apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
         status = await settled(apiserver, "promote-abc", "Rejected")
@@ -196,7 +196,7 @@ async def test_rollback_restores_the_previous_pointer(
         store.write_validation(
             report(model_id, candidate(store, model_id, payload=model_id.encode()).sha256)
         )
-    async with operator_running(settings, window_clock):
+    async with operator_running(apiserver, settings, window_clock):
         apiserver.create(manifest(PAPER_CONFIG))
         apiserver.create(
             promotion_manifest("promote-first", PAPER, "promote", first, "yes-promote")
@@ -226,7 +226,7 @@ async def test_rollback_without_a_previous_model_is_rejected(
     window_clock: ManualClock,
     store: ArtifactStore,
 ):
-    async with operator_running(settings, window_clock):
+    async with operator_running(apiserver, settings, window_clock):
         apiserver.create(manifest(PAPER_CONFIG))
         apiserver.create(promotion_manifest("rollback", PAPER, "rollback", confirm="yes-rollback"))
         status = await settled(apiserver, "rollback", "Rejected")

@@ -51,7 +51,7 @@ def status(server: ApiServer, name: str = PAPER) -> dict:
 async def test_downtime_stops_the_trader_before_the_trainer_job_starts(
     apiserver: ApiServer, settings: OperatorSettings, window_clock: ManualClock, artifact_root: Path
 ):
-    async with operator_running(settings, window_clock) as running:
+    async with operator_running(apiserver, settings, window_clock) as running:
         apiserver.create(manifest(PAPER_CONFIG))
         await eventually(lambda: replicas(apiserver) == 1)
         set_ready(apiserver, TRADER, 1)
@@ -108,7 +108,7 @@ async def test_downtime_stops_the_trader_before_the_trainer_job_starts(
 async def test_an_overrunning_job_is_stopped_when_the_window_closes(
     apiserver: ApiServer, settings: OperatorSettings, window_clock: ManualClock
 ):
-    async with operator_running(settings, window_clock) as running:
+    async with operator_running(apiserver, settings, window_clock) as running:
         apiserver.create(manifest(PAPER_CONFIG))
         await eventually(lambda: replicas(apiserver) == 1)
         window_clock.set(at(3, 1))
@@ -129,7 +129,7 @@ async def test_an_overrunning_job_is_stopped_when_the_window_closes(
 async def test_live_validates_the_approved_model_and_never_trains(
     apiserver: ApiServer, settings: OperatorSettings, window_clock: ManualClock
 ):
-    async with operator_running(settings, window_clock):
+    async with operator_running(apiserver, settings, window_clock):
         apiserver.create(manifest(LIVE_CONFIG))
         await eventually(lambda: replicas(apiserver, f"{LIVE}-trader") == 1)
         window_clock.set(at(3, 0))
@@ -150,7 +150,7 @@ async def test_live_validates_the_approved_model_and_never_trains(
 async def test_suspend_pauses_scaling_and_jobs(
     apiserver: ApiServer, settings: OperatorSettings, window_clock: ManualClock
 ):
-    async with operator_running(settings, window_clock):
+    async with operator_running(apiserver, settings, window_clock):
         apiserver.create(manifest(PAPER_CONFIG))
         await eventually(lambda: replicas(apiserver) == 1)
         apiserver.patch(*TE, "default", PAPER, {"spec": {"suspend": True}})
@@ -170,7 +170,7 @@ async def test_too_late_in_the_window_no_job_is_started(
     apiserver: ApiServer, settings: OperatorSettings
 ):
     clock = ManualClock(at(4, 55))
-    async with operator_running(settings, clock):
+    async with operator_running(apiserver, settings, clock):
         apiserver.create(manifest(PAPER_CONFIG))
         await eventually(
             lambda: status(apiserver).get("lastTraining", {}).get("result") == "Skipped"
@@ -185,7 +185,7 @@ async def test_status_reports_the_error_of_a_failed_reconcile(
 ):
     # A forbidden marker in the artifact root: the store refuses to open, the reconcile fails.
     bad = settings.model_copy(update={"artifact_root": artifact_root / "swing"})
-    async with operator_running(bad, window_clock):
+    async with operator_running(apiserver, bad, window_clock):
         apiserver.create(manifest(PAPER_CONFIG))
         stalled = await eventually(
             lambda: next(

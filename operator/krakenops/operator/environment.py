@@ -146,7 +146,7 @@ def _downtime(
     name = trainer_job_name(seen.config.name, spec.mode, window_id)
     job = next((j for j in seen.jobs if j.name == name), None)
     if job is not None:
-        return _report_job(seen, plan, job, last_training)
+        return _report_job(seen, plan, job)
     if last_training is not None and last_training.get("job") == name:
         # Recorded but gone: skipped, or stopped and deleted; never start a second one.
         plan.conditions = _conditions(
@@ -182,19 +182,14 @@ def _downtime(
     return {"job": name, "window": window_id, "result": JobState.RUNNING.value}
 
 
-def _report_job(
-    seen: Observed, plan: Plan, job: ObservedJob, last_training: dict[str, Any] | None
-) -> dict[str, Any]:
+def _report_job(seen: Observed, plan: Plan, job: ObservedJob) -> dict[str, Any]:
     result = job.state.value
     record: dict[str, Any] = {"job": job.name, "window": job.window, "result": result}
     if job.state is JobState.SUCCEEDED and seen.new_candidate:
         record["candidate"] = seen.new_candidate
     if job.state.finished:
-        before = (
-            (last_training or {}).get("result")
-            if (last_training or {}).get("job") == job.name
-            else None
-        )
+        recorded = seen.previous_status.get("lastTraining") or {}
+        before = recorded.get("result") if recorded.get("job") == job.name else None
         if before != result:
             plan.notices.append(
                 Notice(
@@ -249,8 +244,13 @@ def _last_training(seen: Observed) -> dict[str, Any] | None:
     recorded = seen.previous_status.get("lastTraining")
     last = dict(recorded) if isinstance(recorded, Mapping) else None
     newest = max(seen.jobs, key=lambda j: j.window, default=None)
-    if newest is not None and (last is None or newest.window > str(last.get("window", ""))):
-        last = {"job": newest.name, "window": newest.window, "result": newest.state.value}
+    if newest is None:
+        return last
+    if last is None or newest.window > str(last.get("window", "")):
+        return {"job": newest.name, "window": newest.window, "result": newest.state.value}
+    if newest.name == last.get("job") and last.get("result") not in ("Overrun", "Skipped"):
+        # The same Job, looked at again: its state may have moved on (a restart missed it).
+        return {**last, "result": newest.state.value}
     return last
 
 

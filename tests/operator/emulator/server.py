@@ -112,6 +112,20 @@ class ApiServer(KubernetesScaffold):
             if k == key and ns == namespace
         ]
 
+    def created(self, api_version: str, plural: str, name: str | None = None) -> int:
+        """How many times objects of this kind (and name) were created, deleted ones included."""
+        key = self._kind(api_version, plural).key
+        return sum(
+            1
+            for _, k, event, obj in self._history
+            if k == key and event == "ADDED" and name in (None, obj["metadata"]["name"])
+        )
+
+    def watched(self, api_version: str, plural: str) -> bool:
+        """Whether some client watches this kind now."""
+        key = self._kind(api_version, plural).key
+        return any(w.kind == key for w in self._watchers)
+
     def create(self, body: Obj, namespace: str = "default") -> Obj:
         api_version, kind_name = body["apiVersion"], body["kind"]
         kind = next(
