@@ -1,4 +1,9 @@
-"""Fixtures of the operator tests: the emulator with the CRDs, a kubeconfig, settings, a clock."""
+"""Fixtures of the operator tests: the emulator with the CRDs, a kubeconfig, settings, a clock.
+
+Every test here is a coroutine, even one that awaits nothing: for a synchronous test next to
+pytest-asyncio's loops, looptime's plugin makes an event loop of its own that nobody closes,
+and its ResourceWarning fails a later test.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,9 @@ from pathlib import Path
 
 import kmock
 import pytest
-from kubernetes.config import kube_config
 from krakenops.core.clock import ManualClock
 from krakenops.operator.settings import OperatorSettings
+from kubernetes.config import kube_config
 
 from tests.operator.emulator import ApiServer
 from tests.operator.harness import install_crds, write_kubeconfig

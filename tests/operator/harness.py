@@ -89,13 +89,13 @@ async def start_operator(
         )
     )
     await asyncio.wait_for(ready_flag.wait(), timeout=30)
-    await eventually(lambda: server.watched(*TE) and server.watched(*MP), timeout=30)
+    await eventually(lambda: server.watched(*TE) and server.watched(*MP), within=30)
     return RunningOperator(memo=memo, task=task, stop_flag=stop_flag, registry=chosen)
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 60.0, step: float = 0.05) -> Any:
+async def eventually(check: Callable[[], Any], within: float = 60.0, step: float = 0.05) -> Any:
     """Wait until `check()` returns something truthy (or an awaitable of it); return that."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         result = check()
         if isinstance(result, Awaitable):
@@ -103,7 +103,7 @@ async def eventually(check: Callable[[], Any], timeout: float = 60.0, step: floa
         if result:
             return result
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not reached within {timeout}s: {check}")
+            raise AssertionError(f"not reached within {within}s: {check}")
         await asyncio.sleep(step)
 
 

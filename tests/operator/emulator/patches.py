@@ -39,7 +39,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def apply_patch(current: dict[str, Any], patch: Any, content_type: str) -> dict[str, Any]:
-    kind = content_type.split(";")[0].strip()
+    kind = content_type.split(";", maxsplit=1)[0].strip()
     if kind in (MERGE, STRATEGIC):
         if not isinstance(patch, dict):
             raise PatchError(400, "a merge patch must be a JSON object")

@@ -163,7 +163,7 @@ class ApiServer(KubernetesScaffold):
         except ApiError as error:
             return aiohttp.web.json_response(error.status(), status=error.code)
 
-    async def _serve(self, request: Request, kind: Kind) -> aiohttp.web.StreamResponse:
+    async def _serve(self, request: Request, kind: Kind) -> aiohttp.web.StreamResponse:  # noqa: PLR0911 - one return per route
         namespace = (request.namespace or "") if kind.namespaced else ""
         name, sub, params = request.name, request.subresource, dict(request.params)
         strict = params.get("fieldValidation") == "Strict"
