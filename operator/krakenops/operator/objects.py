@@ -149,7 +149,7 @@ def trader_deployment(
     ]
     template = {
         "metadata": {
-            "labels": selector,
+            "labels": dict(selector),
             # A changed configuration restarts the trader with it.
             "annotations": {CONFIG_HASH_ANNOTATION: config_hash},
         },
@@ -165,7 +165,7 @@ def trader_deployment(
             "replicas": replicas,
             # Recreate: two traders on one account would place every order twice.
             "strategy": {"type": "Recreate"},
-            "selector": {"matchLabels": selector},
+            "selector": {"matchLabels": dict(selector)},
             "template": template,
         },
     }
@@ -247,7 +247,7 @@ def _job(
         _mounts(config, credentials=False),
     )
     metadata = _metadata(name, namespace, owner, config.name, Component.TRAINER)
-    metadata["labels"] = job_labels
+    metadata["labels"] = dict(job_labels)
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -257,7 +257,7 @@ def _job(
             "backoffLimit": 0,
             "activeDeadlineSeconds": deadline_seconds,
             "template": {
-                "metadata": {"labels": job_labels},
+                "metadata": {"labels": dict(job_labels)},
                 "spec": _pod_spec(config, container, service_account, credentials=False)
                 | {"restartPolicy": "Never"},
             },
