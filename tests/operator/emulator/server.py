@@ -82,6 +82,11 @@ class ApiServer(KubernetesScaffold):
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         # kmock's URL parser cannot split the cluster-wide namespace list (`/api/v1/namespaces`,
         # no name after it), so that one request is parsed here.
+        if raw_request.path != "/" and raw_request.path.endswith("/"):
+            # The official client asks for `/apis/`; the API server ignores the trailing slash.
+            raw_request = raw_request.clone(
+                rel_url=raw_request.rel_url.with_path(raw_request.path.rstrip("/"))
+            )
         if raw_request.path.rstrip("/") == "/api/v1/namespaces":
             body = await raw_request.read()
             request = Request(
