@@ -71,6 +71,7 @@ async def start_operator(
     settings: OperatorSettings,
     clock: ManualClock,
     registry: kopf.OperatorRegistry | None = None,
+    watches: tuple[tuple[str, str], ...] = (),
 ) -> RunningOperator:
     """Start the operator and wait until it watches both kinds: a stop before that would catch
     Kopf in its first discovery of the API."""
@@ -89,7 +90,8 @@ async def start_operator(
         )
     )
     await asyncio.wait_for(ready_flag.wait(), timeout=30)
-    await eventually(lambda: server.watched(*TE) and server.watched(*MP), within=30)
+    kinds = watches or (TE, MP)
+    await eventually(lambda: all(server.watched(*kind) for kind in kinds), within=30)
     return RunningOperator(memo=memo, task=task, stop_flag=stop_flag, registry=chosen)
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "cleanup",
     "environment_changed",
     "environment_window",
+    "environments",
     "liveness",
     "promotion",
     "promotion_resumed",
@@ -98,15 +99,24 @@ async def environment_changed(body: kopf.Body, memo: Any, logger: kopf.Logger, *
     await _reconcile(memo["runtime"], body, logger)
 
 
+@kopf.index(GROUP, VERSION, TRADING_ENVIRONMENTS)
+def environments(
+    namespace: str | None, name: str, body: kopf.Body, **_: Any
+) -> dict[tuple[str | None, str], Any]:
+    """TradingEnvironments in memory: a promotion finds its environment without an API call."""
+    return {(namespace, name): plain(body)}
+
+
 @kopf.on.create(GROUP, VERSION, MODEL_PROMOTIONS, id=HANDLER_PROMOTION)
-async def promotion(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
-    await _promote(memo["runtime"], body, patch)
+async def promotion(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs: Any) -> None:
+    # Kopf passes each index as a keyword named after its function.
+    await _promote(memo["runtime"], body, patch, kwargs["environments"])
 
 
 @kopf.on.resume(GROUP, VERSION, MODEL_PROMOTIONS, id=f"{HANDLER_PROMOTION}-resume")
-async def promotion_resumed(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
+async def promotion_resumed(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs: Any) -> None:
     """After a restart: the same steps; every one of them is safe to repeat."""
-    await _promote(memo["runtime"], body, patch)
+    await _promote(memo["runtime"], body, patch, kwargs["environments"])
 
 
 async def _reconcile(runtime: Runtime, body: kopf.Body, logger: kopf.Logger) -> None:
@@ -133,12 +143,18 @@ async def _reconcile(runtime: Runtime, body: kopf.Body, logger: kopf.Logger) -> 
             )
 
 
-async def _promote(runtime: Runtime, body: kopf.Body, patch: kopf.Patch) -> None:
+async def _promote(
+    runtime: Runtime, body: kopf.Body, patch: kopf.Patch, environments: kopf.Index[Any, Any]
+) -> None:
+    def find(namespace: str, name: str) -> dict[str, Any] | None:
+        found = environments.get((namespace, name))
+        return next(iter(found), None) if found else None
+
     snapshot = plain(body)
     report = PromotionReport()
     runtime.metrics.reconciles.labels(kind="ModelPromotion").inc()
     try:
-        await advance_promotion(runtime, snapshot, report)
+        await advance_promotion(runtime, snapshot, report, find)
     except StillValidating as waiting:
         raise kopf.TemporaryError(str(waiting), delay=runtime.settings.job_poll_seconds) from None
     except Exception:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,9 +71,15 @@ def request_id(body: Mapping[str, Any]) -> str:
 
 
 async def advance_promotion(
-    runtime: Runtime, body: Mapping[str, Any], report: PromotionReport
+    runtime: Runtime,
+    body: Mapping[str, Any],
+    report: PromotionReport,
+    find_environment: Callable[[str, str], Mapping[str, Any] | None],
 ) -> None:
-    """One step: raise StillValidating to be called again; otherwise `report` holds the result."""
+    """One step: raise StillValidating to be called again; otherwise `report` holds the result.
+
+    `find_environment(namespace, name)` returns the TradingEnvironment's body, or None.
+    """
     status = body.get("status") or {}
     if status.get("phase") in TERMINAL_PHASES:
         return
@@ -84,7 +90,7 @@ async def advance_promotion(
         report.outcome = PromotionPhase.FAILED.value
         return
     namespace = body["metadata"]["namespace"]
-    environment = await runtime.kube.get(ENVIRONMENTS, namespace, spec.environment)
+    environment = find_environment(namespace, spec.environment)
     if environment is None:
         report.set(
             PromotionPhase.PENDING,
@@ -92,7 +98,7 @@ async def advance_promotion(
             f"no TradingEnvironment {spec.environment}",
         )
         raise StillValidating(f"waiting for TradingEnvironment {spec.environment}")
-    report.environment = environment
+    report.environment = dict(environment)
     try:
         config = runtime.environment(environment)
         store = runtime.store(config)
@@ -166,8 +172,9 @@ async def _validated(
     sha = store.candidate_sha256(spec.model_id)
     namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
     job_name = validation_job_name(name)
-    # A Job of this promotion decides, once there is one; a report written meanwhile is its own.
-    job = await runtime.kube.get(JOBS, namespace, job_name)
+    # Once this promotion has started a Job, the Job decides: a report written meanwhile is its own.
+    validating = (body.get("status") or {}).get("phase") == PromotionPhase.VALIDATING
+    job = await runtime.kube.get(JOBS, namespace, job_name) if validating else None
     if job is None:
         existing = store.read_validation(spec.model_id)
         if _passing_for(existing, sha):
@@ -185,6 +192,7 @@ async def _validated(
             deadline_seconds=VALIDATION_DEADLINE_SECONDS,
             service_account=runtime.settings.service_account,
         )
+        # None: the Job exists already (a status write was lost); it is looked at next time.
         if await runtime.kube.create(JOBS, namespace, manifest) is not None:
             runtime.metrics.jobs_started.labels(
                 environment=spec.environment, component="validation"
