@@ -232,7 +232,9 @@ async def measure() -> list[Figure]:
         async with ApiServer() as server, kmock.Server(server):
             install_crds(server)
             for namespace in ("bare", "window", "memory"):
-                server.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+                server.create(
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+                )
             kubeconfig = write_kubeconfig(root / "kubeconfig", str(server.url).rstrip("/"))
             os.environ["KUBECONFIG"] = str(kubeconfig)
             kube_config.KUBE_CONFIG_DEFAULT_LOCATION = str(kubeconfig)

@@ -1,12 +1,8 @@
-"""Fixtures of the operator tests: the emulator with the CRDs, a kubeconfig, settings, a clock.
-
-Every test here is a coroutine, even one that awaits nothing: for a synchronous test next to
-pytest-asyncio's loops, looptime's plugin makes an event loop of its own that nobody closes,
-and its ResourceWarning fails a later test.
-"""
+"""Fixtures of the operator tests: the emulator with the CRDs, a kubeconfig, settings, a clock."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -65,3 +61,14 @@ def window_clock() -> ManualClock:
 
 # cel-python logs every evaluation step at DEBUG; quiet it so debug runs stay readable.
 logging.getLogger("celpy").setLevel(logging.WARNING)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Say once, before any test, that the main thread has no event loop set.
+
+    looptime's plugin asks the policy for a loop in every synchronous test; before anything is
+    set, the policy makes one that nobody closes, and its ResourceWarning would surface later as
+    an error in whichever test runs then. With the loop explicitly unset, the policy answers
+    with an error instead, which the plugin expects; pytest-asyncio sets its own loops as usual.
+    """
+    asyncio.set_event_loop(None)

@@ -46,12 +46,12 @@ def model_fields(model: type[BaseModel], prefix: str = "") -> set[str]:
     ("crd", "model"),
     [("tradingenvironments", TradingEnvironmentSpec), ("modelpromotions", ModelPromotionSpec)],
 )
-async def test_crd_spec_and_typed_model_name_the_same_fields(crd: str, model: type[BaseModel]):
+def test_crd_spec_and_typed_model_name_the_same_fields(crd: str, model: type[BaseModel]):
     spec = crd_schema(crd)["properties"]["spec"]
     assert schema_fields(spec) == model_fields(model)
 
 
-async def test_crds_declare_short_names_category_status_and_printer_columns():
+def test_crds_declare_short_names_category_status_and_printer_columns():
     for name, short in (("tradingenvironments", "te"), ("modelpromotions", "mp")):
         crd = yaml.safe_load((CRDS / f"{name}.yaml").read_text())
         version = crd["spec"]["versions"][0]
@@ -62,7 +62,7 @@ async def test_crds_declare_short_names_category_status_and_printer_columns():
         assert {"Phase", "Model", "Age"} <= columns
 
 
-async def test_schema_mirror_checker_sees_a_missing_field():
+def test_schema_mirror_checker_sees_a_missing_field():
     schema = copy.deepcopy(crd_schema("modelpromotions")["properties"]["spec"])
     del schema["properties"]["reason"]
     assert model_fields(ModelPromotionSpec) - schema_fields(schema) == {"reason"}

@@ -32,31 +32,31 @@ def plan(
     return plan_environment(seen)
 
 
-async def test_trading_hours_want_one_trader_and_no_job():
+def test_trading_hours_want_one_trader_and_no_job():
     decided = plan(at(12, 0), replicas=0)
     assert decided.replicas == 1 and decided.create_job is None
     assert decided.status["phase"] == "Trading"
 
 
-async def test_downtime_waits_for_the_trader_to_stop_before_the_job():
+def test_downtime_waits_for_the_trader_to_stop_before_the_job():
     decided = plan(at(3, 0), ready=1)
     assert decided.replicas == 0 and decided.create_job is None
 
 
-async def test_downtime_job_deadline_ends_before_the_window_closes():
+def test_downtime_job_deadline_ends_before_the_window_closes():
     decided = plan(at(3, 30), replicas=0, ready=0)
     assert decided.create_job == JOB
     assert decided.job_deadline_seconds == 90 * 60 - 300
 
 
-async def test_an_existing_job_is_never_created_again():
+def test_an_existing_job_is_never_created_again():
     running = ObservedJob(JOB, "20260205-0300", JobState.RUNNING)
     decided = plan(at(4, 0), replicas=0, jobs=(running,))
     assert decided.create_job is None
     assert decided.status["lastTraining"]["result"] == "Running"
 
 
-async def test_a_job_still_running_after_the_window_is_stopped_before_the_trader_returns():
+def test_a_job_still_running_after_the_window_is_stopped_before_the_trader_returns():
     running = ObservedJob(JOB, "20260205-0300", JobState.RUNNING)
     decided = plan(at(5, 0), replicas=0, jobs=(running,))
     assert decided.stop_jobs == [JOB] and decided.overruns == 1
@@ -64,7 +64,7 @@ async def test_a_job_still_running_after_the_window_is_stopped_before_the_trader
     assert decided.status["lastTraining"]["result"] == "Overrun"
 
 
-async def test_a_window_across_midnight_is_downtime_on_both_sides():
+def test_a_window_across_midnight_is_downtime_on_both_sides():
     config = PAPER.model_copy(
         update={
             "spec": PAPER.spec.model_copy(
@@ -81,18 +81,18 @@ async def test_a_window_across_midnight_is_downtime_on_both_sides():
     assert before.create_job == after.create_job == "paper-kraken-crypto-global-train-20260205-2330"
 
 
-async def test_live_runs_a_validation_job_named_for_the_window():
+def test_live_runs_a_validation_job_named_for_the_window():
     decided = plan(at(3, 0), config=load_config(LIVE_CONFIG), replicas=0)
     assert decided.create_job == "live-kraken-crypto-global-validate-20260205-0300"
 
 
-async def test_suspended_environment_is_left_alone():
+def test_suspended_environment_is_left_alone():
     config = PAPER.model_copy(update={"spec": PAPER.spec.model_copy(update={"suspend": True})})
     decided = plan(at(3, 0), config=config)
     assert decided.replicas is None and decided.create_job is None and decided.stop_jobs == []
 
 
-async def test_old_finished_jobs_are_pruned_beyond_the_last_three():
+def test_old_finished_jobs_are_pruned_beyond_the_last_three():
     jobs = tuple(
         ObservedJob(f"job-{day}", f"202602{day:02d}-0300", JobState.SUCCEEDED)
         for day in range(1, 6)
@@ -101,7 +101,7 @@ async def test_old_finished_jobs_are_pruned_beyond_the_last_three():
     assert decided.prune_jobs == ["job-1", "job-2"]
 
 
-async def test_a_job_reads_as_finished_from_its_conditions():
+def test_a_job_reads_as_finished_from_its_conditions():
     job = {
         "metadata": {"name": "j"},
         "status": {"conditions": [{"type": "Failed", "status": "True"}]},

@@ -76,7 +76,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-async def test_object_matches_its_golden_yaml(case: str):
+def test_object_matches_its_golden_yaml(case: str):
     built: dict[str, Any] = CASES[case]()
     path = GOLDEN / f"{case}.yaml"
     if UPDATE:
@@ -85,7 +85,7 @@ async def test_object_matches_its_golden_yaml(case: str):
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-async def test_object_is_valid_kubernetes(case: str):
+def test_object_is_valid_kubernetes(case: str):
     kubernetes_validate.validate(CASES[case](), "1.33", strict=True)
 
 
@@ -95,7 +95,7 @@ def pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("case", [c for c in sorted(CASES) if c != "paper-configmap"])
-async def test_pods_meet_the_restricted_pod_security_standard(case: str):
+def test_pods_meet_the_restricted_pod_security_standard(case: str):
     spec = pod_spec(CASES[case]())
     assert spec["securityContext"]["runAsNonRoot"] is True
     assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
@@ -107,7 +107,7 @@ async def test_pods_meet_the_restricted_pod_security_standard(case: str):
     assert not any("hostPath" in volume for volume in spec["volumes"])
 
 
-async def test_only_the_live_trader_mounts_the_credentials_as_files():
+def test_only_the_live_trader_mounts_the_credentials_as_files():
     live_spec = pod_spec(CASES["live-trader-deployment"]())
     secret = next(v for v in live_spec["volumes"] if "secret" in v)["secret"]
     assert secret["secretName"] == "kraken-api"
@@ -119,11 +119,11 @@ async def test_only_the_live_trader_mounts_the_credentials_as_files():
         assert not any("secret" in v for v in pod_spec(CASES[case]())["volumes"])
 
 
-async def test_the_trader_is_recreated_never_rolled():
+def test_the_trader_is_recreated_never_rolled():
     assert CASES["paper-trader-deployment"]()["spec"]["strategy"] == {"type": "Recreate"}
 
 
-async def test_long_names_are_cut_to_a_dns_label_and_stay_distinct():
+def test_long_names_are_cut_to_a_dns_label_and_stay_distinct():
     first = dns_name("e" * 60, "train", "20260205-0300")
     second = dns_name("e" * 59 + "f", "train", "20260205-0300")
     assert len(first) <= 63 and len(second) <= 63

@@ -10,7 +10,7 @@ from krakenops.operator.settings import OperatorSettings
 from pydantic import ValidationError
 
 
-async def test_settings_read_their_variables():
+def test_settings_read_their_variables():
     settings = OperatorSettings.from_env(
         {
             "KRAKENOPS_OPERATOR_NAMESPACE": "trading",
@@ -22,12 +22,12 @@ async def test_settings_read_their_variables():
     assert settings.artifact_root == Path("/mnt/artifacts")
 
 
-async def test_a_misspelt_variable_is_refused():
+def test_a_misspelt_variable_is_refused():
     with pytest.raises(ValidationError, match="reconcile_intervall"):
         OperatorSettings.from_env({"KRAKENOPS_OPERATOR_RECONCILE_INTERVALL": "5"})
 
 
-async def test_the_command_refuses_bad_settings(
+def test_the_command_refuses_bad_settings(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ):
     monkeypatch.setenv("KRAKENOPS_OPERATOR_METRICS_PORT", "not-a-port")
