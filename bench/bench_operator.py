@@ -149,10 +149,10 @@ async def window_transition(
     server: ApiServer, settings: OperatorSettings, count: int = 50
 ) -> float:
     """Seconds from the window opening to every trader scaled to 0 and every trainer Job created."""
-    lead = 20.0
+    head_start = 20.0
     edge = datetime(2026, 2, 5, 3, 0, tzinfo=UTC)
-    clock = OffsetClock(edge - timedelta(seconds=lead))
-    opens_at = time.perf_counter() + lead
+    clock = OffsetClock(edge - timedelta(seconds=head_start))
+    opens_at = time.perf_counter() + head_start
     names = [f"env-{i:02d}" for i in range(count)]
     running = await start_operator(server, settings, clock)  # type: ignore[arg-type]
     try:
@@ -166,7 +166,7 @@ async def window_transition(
             step=0.05,
         )
         if time.perf_counter() > opens_at:
-            raise RuntimeError("set-up took longer than the lead time")
+            raise RuntimeError("set-up took longer than the head start")
 
         def transitioned() -> bool:
             scaled = all(

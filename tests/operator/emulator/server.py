@@ -26,33 +26,17 @@ import attrs
 from kmock import KubernetesScaffold, Request, resource
 
 from tests.operator.emulator.cel import check_rules
+from tests.operator.emulator.errors import ApiError, details, invalid, scale
 from tests.operator.emulator.kinds import BUILTINS, Kind, kinds_of_crd
 from tests.operator.emulator.patches import PatchError, apply_patch
 from tests.operator.emulator.schema import FieldError, apply_defaults, prune, validate
+from tests.operator.emulator.selectors import parse_selector, selected
 
 __all__ = ["ApiError", "ApiServer"]
 
 Obj = dict[str, Any]
 Key = tuple[tuple[str, str, str], str, str]
 _META = ("apiVersion", "kind", "metadata")
-
-
-class ApiError(Exception):
-    def __init__(self, code: int, reason: str, message: str, details: Obj | None = None) -> None:
-        super().__init__(message)
-        self.code, self.reason, self.message, self.details = code, reason, message, details or {}
-
-    def status(self) -> Obj:
-        return {
-            "apiVersion": "v1",
-            "kind": "Status",
-            "metadata": {},
-            "status": "Failure",
-            "code": self.code,
-            "reason": self.reason,
-            "message": self.message,
-            "details": self.details,
-        }
 
 
 @dataclass
@@ -189,13 +173,13 @@ class ApiServer(KubernetesScaffold):
             raise ApiError(405, "MethodNotAllowed", f"{method} needs an object name")
         if method == "GET":
             found = self._get(kind, namespace, name)
-            return _json(_scale(found) if sub == "scale" else found)
+            return _json(scale(found) if sub == "scale" else found)
         if method == "PUT":
             body = _body(request)
             if sub == "scale":
                 body = {"spec": {"replicas": body.get("spec", {}).get("replicas")}}
                 return _json(
-                    _scale(
+                    scale(
                         self._patch(
                             kind,
                             namespace,
@@ -222,7 +206,7 @@ class ApiServer(KubernetesScaffold):
                     ctype,
                     strict,
                 )
-                return _json(_scale(patched))
+                return _json(scale(patched))
             return _json(self._patch(kind, namespace, name, sub, request.data, ctype, strict))
         if method == "DELETE":
             options = request.data if isinstance(request.data, dict) else {}
@@ -239,7 +223,7 @@ class ApiServer(KubernetesScaffold):
             metadata["name"] = metadata["generateName"] + secrets.token_hex(3)
         name = metadata.get("name")
         if not name:
-            raise _invalid(
+            raise invalid(
                 kind, "", [FieldError("metadata.name", "Required value", "FieldValueRequired")]
             )
         if kind.namespaced and metadata.get("namespace", namespace) != namespace:
@@ -259,7 +243,7 @@ class ApiServer(KubernetesScaffold):
                 409,
                 "AlreadyExists",
                 f'{kind.plural}.{kind.group or "core"} "{name}" already exists',
-                _details(kind, name),
+                details(kind, name),
             )
         if kind.has_status:
             body.pop("status", None)  # status is written through its subresource only
@@ -316,7 +300,7 @@ class ApiServer(KubernetesScaffold):
                 "Conflict",
                 f'Operation cannot be fulfilled on {kind.plural}.{kind.group or "core"} "{name}": '
                 "the object has been modified; please apply your changes to the latest version and try again",
-                _details(kind, name),
+                details(kind, name),
             )
         if sub == "status":
             merged = copy.deepcopy(current)
@@ -417,7 +401,7 @@ class ApiServer(KubernetesScaffold):
             before = {k: v for k, v in old.items() if k not in _META} if old is not None else None
             errors += check_rules(pruned, before, schema)
         if errors:
-            raise _invalid(kind, (body.get("metadata") or {}).get("name", ""), errors)
+            raise invalid(kind, (body.get("metadata") or {}).get("name", ""), errors)
         return {**{k: body[k] for k in _META if k in body}, **pruned}
 
     def _commit(self, kind: Kind, key: Key, obj: Obj, event: str) -> None:
@@ -458,7 +442,7 @@ class ApiServer(KubernetesScaffold):
                 404,
                 "NotFound",
                 f'{kind.plural}.{kind.group or "core"} "{name}" not found',
-                _details(kind, name),
+                details(kind, name),
             )
         return copy.deepcopy(found)
 
@@ -475,12 +459,12 @@ class ApiServer(KubernetesScaffold):
             if (
                 key == kind.key
                 and (namespace is None or ns == namespace)
-                and _selected(obj, selector)
+                and selected(obj, selector)
             ):
                 yield obj
 
     def _list(self, kind: Kind, namespace: str | None, params: dict[str, str]) -> Obj:
-        selector = _selector(params.get("labelSelector"))
+        selector = parse_selector(params.get("labelSelector"))
         return {
             "apiVersion": kind.api_version,
             "kind": f"{kind.kind}List",
@@ -496,14 +480,14 @@ class ApiServer(KubernetesScaffold):
             if (
                 watcher.kind == kind.key
                 and watcher.namespace in (None, namespace)
-                and _selected(snapshot, watcher.selector)
+                and selected(snapshot, watcher.selector)
             ):
                 watcher.queue.put_nowait({"type": event, "object": snapshot})
 
     async def _watch(
         self, request: Request, kind: Kind, namespace: str | None, params: dict[str, str]
     ) -> aiohttp.web.StreamResponse:
-        selector = _selector(params.get("labelSelector"))
+        selector = parse_selector(params.get("labelSelector"))
         since = params.get("resourceVersion")
         # Subscribe and take the backlog in one step (no await between), so nothing falls between.
         watcher = _Watcher(kind.key, namespace, selector, asyncio.Queue())
@@ -519,7 +503,7 @@ class ApiServer(KubernetesScaffold):
                 if revision > int(since)
                 and key == kind.key
                 and namespace in (None, obj["metadata"].get("namespace"))
-                and _selected(obj, selector)
+                and selected(obj, selector)
             ]
         self._watchers.append(watcher)
         response = aiohttp.web.StreamResponse(headers={"Content-Type": "application/json"})
@@ -561,70 +545,3 @@ def _set_or_drop(target: Obj, key: str, value: Any) -> None:
 
 def _essence(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
-
-
-def _scale(obj: Obj) -> Obj:
-    return {
-        "apiVersion": "autoscaling/v1",
-        "kind": "Scale",
-        "metadata": {
-            k: obj["metadata"][k]
-            for k in ("name", "namespace", "uid", "resourceVersion")
-            if k in obj["metadata"]
-        },
-        "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 1)},
-        "status": {"replicas": (obj.get("status") or {}).get("replicas", 0)},
-    }
-
-
-def _details(kind: Kind, name: str) -> Obj:
-    return {"name": name, "group": kind.group, "kind": kind.plural}
-
-
-def _invalid(kind: Kind, name: str, errors: list[FieldError]) -> ApiError:
-    listed = ", ".join(str(e) for e in errors)
-    message = f'{kind.kind}.{kind.group or "core"} "{name}" is invalid: ' + (
-        listed if len(errors) == 1 else f"[{listed}]"
-    )
-    causes = [{"reason": e.reason, "message": e.message, "field": e.field} for e in errors]
-    return ApiError(
-        422,
-        "Invalid",
-        message,
-        {"name": name, "group": kind.group, "kind": kind.kind, "causes": causes},
-    )
-
-
-def _selector(text: str | None) -> list[tuple[str, str, str | None]]:
-    """Equality-based label selectors: `a=b`, `a==b`, `a!=b`, `a`, `!a`."""
-    terms: list[tuple[str, str, str | None]] = []
-    for raw in (text or "").split(","):
-        term = raw.strip()
-        if not term:
-            continue
-        if "!=" in term:
-            key, value = term.split("!=", 1)
-            terms.append(("!=", key.strip(), value.strip()))
-        elif "=" in term:
-            key, value = term.replace("==", "=").split("=", 1)
-            terms.append(("=", key.strip(), value.strip()))
-        elif term.startswith("!"):
-            terms.append(("!", term[1:].strip(), None))
-        elif " " in term:
-            raise ApiError(400, "BadRequest", f"unsupported label selector {term!r}")
-        else:
-            terms.append(("exists", term, None))
-    return terms
-
-
-def _selected(obj: Obj, selector: list[tuple[str, str, str | None]]) -> bool:
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    for op, key, value in selector:
-        if (
-            (op == "=" and labels.get(key) != value)
-            or (op == "!=" and labels.get(key) == value)
-            or (op == "exists" and key not in labels)
-            or (op == "!" and key in labels)
-        ):
-            return False
-    return True
