@@ -72,6 +72,12 @@ async def wait_for(check: Any, step: float = 0.002, within: float = 60.0) -> Non
         await asyncio.sleep(step)
 
 
+def phase(server: ApiServer, name: str, namespace: str = "default") -> str | None:
+    found = server.read(*MP, namespace, name) or {}
+    value: str | None = (found.get("status") or {}).get("phase")
+    return value
+
+
 def written(store: ArtifactStore, promotion: str) -> bool:
     pointer = store.read_pointer()
     return pointer is not None and f"/{promotion}/" in pointer.promotion
@@ -104,6 +110,8 @@ async def promotion_latencies(
             server.create(promotion_manifest(name, PAPER.name, "promote", model_id, "yes-promote"))
             await wait_for(lambda n=name: written(store, n))
             samples.append(time.perf_counter() - started)
+            # Untimed: let the rest of this promotion (status, Events) finish before the next.
+            await wait_for(lambda n=name: phase(server, n) == "Promoted")
     finally:
         await running.stop()
     return samples
