@@ -1,0 +1,52 @@
+"""Status conditions in the Kubernetes convention: type, status, reason, message, times, generation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from krakenops.operator.constants import ConditionType, Reason
+
+__all__ = ["Condition", "merge_conditions", "timestamp"]
+
+
+def timestamp(instant: datetime) -> str:
+    """RFC 3339 in UTC with a Z, as the API server writes times."""
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: ConditionType
+    status: bool
+    reason: Reason
+    message: str = ""
+
+
+def merge_conditions(
+    wanted: Iterable[Condition],
+    previous: Iterable[Mapping[str, Any]] | None,
+    generation: int | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Render `wanted`, keeping a condition's lastTransitionTime while its status is unchanged."""
+    before = {item.get("type"): item for item in previous or ()}
+    rendered = []
+    for condition in wanted:
+        status = "True" if condition.status else "False"
+        old = before.get(condition.type.value)
+        unchanged = old is not None and old.get("status") == status
+        transition = old.get("lastTransitionTime") if unchanged and old else None
+        rendered.append(
+            {
+                "type": condition.type.value,
+                "status": status,
+                "reason": condition.reason.value,
+                "message": condition.message,
+                "lastTransitionTime": transition or timestamp(now),
+                "observedGeneration": generation,
+            }
+        )
+    return rendered

@@ -1,0 +1,187 @@
+"""Run the real operator in-process against the emulator, as `kopf run` would, and stop it again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import kopf
+import yaml
+from krakenops.core.clock import ManualClock
+from krakenops.operator.runtime import Runtime
+from krakenops.operator.settings import OperatorSettings
+
+from tests.operator.emulator import ApiServer
+
+PROJECT = Path(__file__).resolve().parents[2]
+CRDS = PROJECT / "crds"
+
+
+def write_kubeconfig(path: Path, server: str) -> Path:
+    """A kubeconfig that points Kopf's login and the operator's client at the emulator."""
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "emulator", "cluster": {"server": server}}],
+        "users": [{"name": "operator", "user": {"token": "emulator-token"}}],
+        "contexts": [
+            {
+                "name": "emulator",
+                "context": {"cluster": "emulator", "user": "operator", "namespace": "default"},
+            }
+        ],
+        "current-context": "emulator",
+    }
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def install_crds(server: ApiServer) -> None:
+    for path in sorted(CRDS.glob("*.yaml")):
+        server.create(yaml.safe_load(path.read_text()))
+
+
+@dataclass
+class RunningOperator:
+    """One run of the operator; `stop()` is a clean shutdown, as on SIGTERM."""
+
+    memo: kopf.Memo
+    task: asyncio.Task[None]
+    stop_flag: asyncio.Event
+    registry: kopf.OperatorRegistry = field(repr=False)
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.memo["runtime"]
+        return runtime
+
+    async def stop(self) -> None:
+        self.stop_flag.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(self.task, timeout=30)
+
+
+async def start_operator(
+    server: ApiServer,
+    settings: OperatorSettings,
+    clock: ManualClock,
+    registry: kopf.OperatorRegistry | None = None,
+    watches: tuple[tuple[str, str], ...] = (),
+) -> RunningOperator:
+    """Start the operator and wait until it watches both kinds: a stop before that would catch
+    Kopf in its first discovery of the API."""
+    memo = kopf.Memo(settings=settings, clock=clock)
+    stop_flag, ready_flag = asyncio.Event(), asyncio.Event()
+    chosen = registry or kopf.get_default_registry()
+    task = asyncio.create_task(
+        kopf.operator(
+            registry=chosen,
+            namespaces=[settings.namespace],
+            clusterwide=False,
+            standalone=True,
+            memo=memo,
+            stop_flag=stop_flag,
+            ready_flag=ready_flag,
+        )
+    )
+    await asyncio.wait_for(ready_flag.wait(), timeout=30)
+    kinds = watches or (TE, MP)
+    await eventually(lambda: all(server.watched(*kind) for kind in kinds), within=30)
+    return RunningOperator(memo=memo, task=task, stop_flag=stop_flag, registry=chosen)
+
+
+async def eventually(check: Callable[[], Any], within: float = 60.0, step: float = 0.05) -> Any:
+    """Wait until `check()` returns something truthy (or an awaitable of it); return that."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        result = check()
+        if isinstance(result, Awaitable):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not reached within {within}s: {check}")
+        await asyncio.sleep(step)
+
+
+@contextlib.asynccontextmanager
+async def operator_running(
+    server: ApiServer, settings: OperatorSettings, clock: ManualClock
+) -> AsyncIterator[RunningOperator]:
+    running = await start_operator(server, settings, clock)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+logging.getLogger("kopf").setLevel(logging.INFO)
+
+
+TE = ("krakenops.io/v1alpha1", "tradingenvironments")
+MP = ("krakenops.io/v1alpha1", "modelpromotions")
+DEPLOYMENTS = ("apps/v1", "deployments")
+JOBS = ("batch/v1", "jobs")
+EVENTS = ("v1", "events")
+
+
+def manifest(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(path.read_text())
+    return document
+
+
+def event_reasons(server: ApiServer, name: str) -> list[str]:
+    """Reasons of the Events about the object called `name`, oldest first."""
+    events = server.objects(*EVENTS)
+    return [e["reason"] for e in events if e.get("involvedObject", {}).get("name") == name]
+
+
+def finish_job(
+    server: ApiServer, name: str, *, succeeded: bool = True, namespace: str = "default"
+) -> None:
+    """Play the Job controller: mark the Job complete or failed."""
+    condition = {"type": "Complete" if succeeded else "Failed", "status": "True"}
+    status = {"conditions": [condition], "succeeded" if succeeded else "failed": 1}
+    server.patch(*JOBS, namespace, name, {"status": status}, subresource="status")
+
+
+def set_ready(server: ApiServer, deployment: str, ready: int, namespace: str = "default") -> None:
+    """Play the Deployment controller: report how many trader pods are ready."""
+    server.patch(
+        *DEPLOYMENTS,
+        namespace,
+        deployment,
+        {"status": {"readyReplicas": ready}},
+        subresource="status",
+    )
+
+
+def promotion_manifest(
+    name: str,
+    environment: str,
+    action: str,
+    model_id: str | None = None,
+    confirm: str | None = None,
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {"environment": environment, "action": action, "reason": f"test {name}"}
+    if model_id is not None:
+        spec["modelId"] = model_id
+    if confirm is not None:
+        spec["confirm"] = confirm
+    return {
+        "apiVersion": "krakenops.io/v1alpha1",
+        "kind": "ModelPromotion",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+def promotion_status(server: ApiServer, name: str) -> dict[str, Any]:
+    found = server.read(*MP, "default", name)
+    status: dict[str, Any] = (found or {}).get("status") or {}
+    return status

@@ -1,0 +1,234 @@
+"""ModelPromotion on the emulator: validation, confirmation, the pointer, rollback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from krakenops.core.artifacts import ArtifactStore
+from krakenops.core.clock import ManualClock
+from krakenops.core.config import load_config
+from krakenops.operator.constants import Metric
+from krakenops.operator.settings import OperatorSettings
+
+from tests.conftest import PAPER_CONFIG
+from tests.factories import candidate, report
+from tests.operator.emulator import ApiServer
+from tests.operator.harness import (
+    JOBS,
+    TE,
+    event_reasons,
+    eventually,
+    finish_job,
+    manifest,
+    operator_running,
+    promotion_manifest,
+    promotion_status,
+)
+
+pytestmark = pytest.mark.looptime
+
+PAPER = "paper-kraken-crypto-global"
+MODEL = "model_20260205_abc123"
+
+
+@pytest.fixture
+def store(artifact_root: Path) -> ArtifactStore:
+    config = load_config(PAPER_CONFIG).with_root(artifact_root)
+    store = ArtifactStore(config.spec.artifacts, config.env_id)
+    store.ensure_layout()
+    return store
+
+
+def phase_of(server: ApiServer, name: str) -> str | None:
+    return promotion_status(server, name).get("phase")
+
+
+async def settled(server: ApiServer, name: str, phase: str) -> dict:
+    await eventually(lambda: phase_of(server, name) == phase)
+    return promotion_status(server, name)
+
+
+async def test_promotion_with_a_passing_report_writes_the_pointer(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+):
+    made = candidate(store, MODEL)
+    store.write_validation(report(MODEL, made.sha256))
+    async with operator_running(apiserver, settings, window_clock) as running:
+        apiserver.create(manifest(PAPER_CONFIG))
+        apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
+        status = await settled(apiserver, "promote-abc", "Promoted")
+        approved = await eventually(
+            lambda: apiserver.read(*TE, "default", PAPER)["status"].get("approvedModel")
+        )
+        outcome = running.runtime.metrics.value(
+            Metric.PROMOTIONS, environment=PAPER, action="promote", outcome="Promoted"
+        )
+    pointer = store.read_pointer()
+    assert pointer is not None and pointer.model_id == MODEL and pointer.sha256 == made.sha256
+    assert pointer.promotion.startswith("default/promote-abc/")
+    assert status["validation"]["passed"] is True and status["validation"]["reused"] is True
+    assert status["model"] == MODEL and status["sha256"] == made.sha256
+    assert approved["modelId"] == MODEL
+    assert [r.model_id for r in store.audit_records()] == [MODEL]
+    assert apiserver.objects(*JOBS) == [], "a passing report for the same sha256 is reused"
+    assert "Promoted" in event_reasons(apiserver, "promote-abc")
+    assert "Promoted" in event_reasons(apiserver, PAPER)
+    assert outcome == 1
+
+
+async def test_promotion_runs_a_validation_job_and_copies_its_report(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+):
+    made = candidate(store, MODEL)
+    async with operator_running(apiserver, settings, window_clock):
+        apiserver.create(manifest(PAPER_CONFIG))
+        apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
+        await settled(apiserver, "promote-abc", "Validating")
+        job = apiserver.read(*JOBS, "default", "promote-abc-validate")
+        command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+        assert command[-2:] == ["--model-id", MODEL]
+        assert store.read_pointer() is None
+
+        store.write_validation(report(MODEL, made.sha256))
+        finish_job(apiserver, "promote-abc-validate")
+        status = await settled(apiserver, "promote-abc", "Promoted")
+    assert status["validation"]["reused"] is False
+    assert {c["name"] for c in status["validation"]["checks"]} == {"integrity", "oos_sharpe"}
+    assert store.read_pointer().model_id == MODEL
+    assert event_reasons(apiserver, "promote-abc")[:1] == ["ValidationStarted"]
+
+
+async def test_promotion_rejected_when_validation_fails(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+):
+    made = candidate(store, MODEL)
+    async with operator_running(apiserver, settings, window_clock):
+        apiserver.create(manifest(PAPER_CONFIG))
+        apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
+        await settled(apiserver, "promote-abc", "Validating")
+        store.write_validation(report(MODEL, made.sha256, passed=False))
+        finish_job(apiserver, "promote-abc-validate")
+        status = await settled(apiserver, "promote-abc", "Rejected")
+    assert store.read_pointer() is None
+    assert status["refusals"] == ["ValidationFailed"]
+    assert status["validation"]["passed"] is False
+    assert status["validation"]["failures"] == ["oos_sharpe 0.1 < 0.5"]
+
+
+async def test_promotion_fails_when_the_validation_job_leaves_no_report(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+):
+    candidate(store, MODEL)
+    async with operator_running(apiserver, settings, window_clock):
+        apiserver.create(manifest(PAPER_CONFIG))
+        apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
+        await settled(apiserver, "promote-abc", "Validating")
+        finish_job(apiserver, "promote-abc-validate", succeeded=False)
+        status = await settled(apiserver, "promote-abc", "Failed")
+    assert store.read_pointer() is None
+    stalled = next(c for c in status["conditions"] if c["type"] == "Stalled")
+    assert stalled["status"] == "True" and stalled["reason"] == "ValidationJobFailed"
+
+
+async def test_promotion_waits_for_confirmation_then_a_confirmed_request_reuses_the_report(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+):
+    made = candidate(store, MODEL)
+    async with operator_running(apiserver, settings, window_clock):
+        apiserver.create(manifest(PAPER_CONFIG))
+        apiserver.create(promotion_manifest("review-abc", PAPER, "promote", MODEL))
+        await settled(apiserver, "review-abc", "Validating")
+        store.write_validation(report(MODEL, made.sha256))
+        finish_job(apiserver, "review-abc-validate")
+        waiting = await settled(apiserver, "review-abc", "AwaitingConfirmation")
+        assert store.read_pointer() is None
+        assert waiting["validation"]["passed"] is True
+
+        apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
+        await settled(apiserver, "promote-abc", "Promoted")
+    assert store.read_pointer().model_id == MODEL
+    assert len(apiserver.objects(*JOBS)) == 1, "the confirmed request reused the report"
+    assert "AwaitingConfirmation" in event_reasons(apiserver, "review-abc")
+
+
+async def test_promotion_refused_when_the_candidate_was_tampered_with(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+):
+    made = candidate(store, MODEL)
+    store.write_validation(report(MODEL, made.sha256))
+    (made.path / "model.skops").write_bytes(b"other weights")
+    async with operator_running(apiserver, settings, window_clock):
+        apiserver.create(manifest(PAPER_CONFIG))
+        apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
+        status = await settled(apiserver, "promote-abc", "Rejected")
+    assert store.read_pointer() is None
+    assert "CandidateTampered" in status["refusals"]
+    assert apiserver.objects(*JOBS) == [], "a tampered candidate is not worth validating"
+
+
+async def test_rollback_restores_the_previous_pointer(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+):
+    first, second = "model_20260204_first", "model_20260205_second"
+    for model_id in (first, second):
+        store.write_validation(
+            report(model_id, candidate(store, model_id, payload=model_id.encode()).sha256)
+        )
+    async with operator_running(apiserver, settings, window_clock):
+        apiserver.create(manifest(PAPER_CONFIG))
+        apiserver.create(
+            promotion_manifest("promote-first", PAPER, "promote", first, "yes-promote")
+        )
+        await settled(apiserver, "promote-first", "Promoted")
+        apiserver.create(
+            promotion_manifest("promote-second", PAPER, "promote", second, "yes-promote")
+        )
+        promoted = await settled(apiserver, "promote-second", "Promoted")
+        assert promoted["previousModel"] == first
+
+        apiserver.create(promotion_manifest("rollback", PAPER, "rollback", confirm="yes-rollback"))
+        rolled = await settled(apiserver, "rollback", "RolledBack")
+        await eventually(
+            lambda: (
+                apiserver.read(*TE, "default", PAPER)["status"]["approvedModel"]["modelId"] == first
+            )
+        )
+    assert rolled["model"] == first and rolled["previousModel"] == second
+    assert store.read_pointer().model_id == first
+    assert [r.action.value for r in store.audit_records()] == ["promote", "promote", "rollback"]
+
+
+async def test_rollback_without_a_previous_model_is_rejected(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+):
+    async with operator_running(apiserver, settings, window_clock):
+        apiserver.create(manifest(PAPER_CONFIG))
+        apiserver.create(promotion_manifest("rollback", PAPER, "rollback", confirm="yes-rollback"))
+        status = await settled(apiserver, "rollback", "Rejected")
+    assert status["refusals"] == ["NoPreviousModel"]
+    assert store.read_pointer() is None
