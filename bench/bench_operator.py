@@ -16,13 +16,13 @@ from typing import Any
 
 import kmock
 import kopf
+from kubernetes.config import kube_config
+
+from bench.figures import Figure
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import load_config
 from krakenops.operator.settings import OperatorSettings
-from kubernetes.config import kube_config
-
-from bench.figures import Figure
 from tests.factories import candidate, report
 from tests.operator.emulator import ApiServer
 from tests.operator.harness import (

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from krakenops.core.config import TradingEnvironmentSpec
+from tests.operator.emulator.schema import validate as schema_errors
 
 PROJECT = Path(__file__).resolve().parents[2]
 CHART = PROJECT / "helm" / "krakenops"
@@ -51,7 +52,7 @@ def test_chart_lints_clean():
 
 def test_every_builtin_object_validates_against_kubernetes_schemas(paper, live):
     builtin = [o for o in paper + live if o["apiVersion"].startswith(BUILTIN_GROUPS)]
-    assert len(builtin) == 7
+    assert len(builtin) == 8
     for obj in builtin:
         kubernetes_validate.validate(obj, KUBE_VERSION, strict=True)
 
@@ -133,3 +134,27 @@ def test_long_release_names_are_cut_to_a_dns_label():
 def test_values_schema_rejects_typos_and_bad_values(values: dict[str, Any], problem: str):
     with pytest.raises(helm_python.HelmValuesError, match=problem):
         render(None, "paper", **values)
+
+
+def test_chart_ships_the_project_crds():
+    shipped = {Path(c["name"]).name: c["data"] for c in helm_python.Chart.load(CHART).crds}
+    assert shipped == {p.name: p.read_text() for p in (PROJECT / "crds").glob("*.yaml")}
+
+
+@pytest.mark.parametrize("release", ["paper", "live"])
+def test_rendered_environment_passes_the_crd_schema(release: str, request):
+    (environment,) = by_kind(request.getfixturevalue(release), "TradingEnvironment")
+    crd = yaml.safe_load((PROJECT / "crds" / "tradingenvironments.yaml").read_text())
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    assert schema_errors(environment, schema) == []
+
+
+def test_workload_account_has_no_api_token(paper):
+    accounts = {a["metadata"]["name"]: a for a in by_kind(paper, "ServiceAccount")}
+    assert accounts["krakenops-workload"]["automountServiceAccountToken"] is False
+    (deployment,) = by_kind(paper, "Deployment")
+    env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["KRAKENOPS_OPERATOR_SERVICE_ACCOUNT"]["value"] == "krakenops-workload"
+    assert env["KRAKENOPS_OPERATOR_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == (
+        "metadata.namespace"
+    )

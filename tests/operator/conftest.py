@@ -10,10 +10,10 @@ from pathlib import Path
 
 import kmock
 import pytest
-from krakenops.core.clock import ManualClock
-from krakenops.operator.settings import OperatorSettings
 from kubernetes.config import kube_config
 
+from krakenops.core.clock import ManualClock
+from krakenops.operator.settings import OperatorSettings
 from tests.operator.emulator import ApiServer
 from tests.operator.harness import install_crds, write_kubeconfig
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import kopf
 import yaml
+
 from krakenops.core.clock import ManualClock
 from krakenops.operator.runtime import Runtime
 from krakenops.operator.settings import OperatorSettings
-
 from tests.operator.emulator import ApiServer
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 import yaml
-from krakenops.core.config import TradingEnvironmentSpec
-from krakenops.operator.specs import ModelPromotionSpec
 from pydantic import BaseModel
 
+from krakenops.core.config import TradingEnvironmentSpec
+from krakenops.operator.specs import ModelPromotionSpec
 from tests.operator.harness import CRDS
 
 

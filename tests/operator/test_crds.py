@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from krakenops.core.config import TradingEnvironmentSpec
 
+from krakenops.core.config import TradingEnvironmentSpec
 from tests.conftest import LIVE_CONFIG, PAPER_CONFIG
 from tests.operator.emulator import ApiError, ApiServer
 from tests.operator.harness import MP, TE, manifest, promotion_manifest

@@ -8,7 +8,6 @@ from typing import Any
 from krakenops.core.config import EnvironmentConfig, load_config
 from krakenops.operator.environment import Observed, Plan, plan_environment
 from krakenops.operator.workloads import JobState, ObservedJob, observe_job
-
 from tests.conftest import LIVE_CONFIG, PAPER_CONFIG
 
 PAPER = load_config(PAPER_CONFIG)

@@ -9,6 +9,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+
 from krakenops.core.config import EnvironmentConfig, load_config
 from krakenops.operator.objects import (
     Owner,
@@ -18,7 +19,6 @@ from krakenops.operator.objects import (
     trainer_job,
     validation_job,
 )
-
 from tests.conftest import LIVE_CONFIG, PAPER_CONFIG
 
 GOLDEN = Path(__file__).with_name("golden")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import load_config
 from krakenops.operator.constants import Metric
 from krakenops.operator.settings import OperatorSettings
-
 from tests.conftest import PAPER_CONFIG
 from tests.factories import candidate, report
 from tests.operator.emulator import ApiServer

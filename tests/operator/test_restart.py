@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import load_config
@@ -13,7 +14,6 @@ from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action
 from krakenops.operator.promotions import request_id
 from krakenops.operator.settings import OperatorSettings
-
 from tests.conftest import PAPER_CONFIG
 from tests.factories import candidate, report
 from tests.operator.emulator import ApiServer

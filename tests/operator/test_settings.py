@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+
 from krakenops.operator.command import operator_command
 from krakenops.operator.settings import OperatorSettings
-from pydantic import ValidationError
 
 
 def test_settings_read_their_variables():

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import ManualClock
 from krakenops.operator.constants import Metric
 from krakenops.operator.settings import OperatorSettings
-
 from tests.conftest import LIVE_CONFIG, PAPER_CONFIG
 from tests.factories import candidate
 from tests.operator.emulator import ApiServer

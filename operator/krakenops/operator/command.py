@@ -8,8 +8,9 @@ import logging
 import sys
 
 import kopf
-from krakenops.operator.settings import OperatorSettings
 from pydantic import ValidationError
+
+from krakenops.operator.settings import OperatorSettings
 
 __all__ = ["operator_command"]
 

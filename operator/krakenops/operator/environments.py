@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import kopf
+
 from krakenops.core.artifacts import ArtifactError, ArtifactStore
 from krakenops.core.config import ConfigError, EnvironmentConfig, Mode
 from krakenops.core.records import ApprovedPointer, CandidateMetadata

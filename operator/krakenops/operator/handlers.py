@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 import kopf
+from prometheus_client import start_http_server
+
 from krakenops.core.clock import SystemClock
 from krakenops.operator.conditions import merge_conditions, timestamp
 from krakenops.operator.constants import (
@@ -25,7 +27,6 @@ from krakenops.operator.metrics import OperatorMetrics
 from krakenops.operator.promotions import PromotionReport, StillValidating, advance_promotion
 from krakenops.operator.runtime import ENVIRONMENTS, Runtime, plain
 from krakenops.operator.settings import OperatorSettings
-from prometheus_client import start_http_server
 
 __all__ = [
     "cleanup",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from krakenops.operator.constants import Metric
 from prometheus_client import CollectorRegistry, Counter
+
+from krakenops.operator.constants import Metric
 
 __all__ = ["OperatorMetrics"]
 

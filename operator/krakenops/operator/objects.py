@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+
 from krakenops.core.config import EnvironmentConfig, Mode, ResourceSettings
 from krakenops.operator.constants import (
     API_VERSION,

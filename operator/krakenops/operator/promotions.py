@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from krakenops.core.artifacts import ArtifactError, ArtifactStore
 from krakenops.core.config import ConfigError, EnvironmentConfig
 from krakenops.core.promotion import PromotionOutcome, PromotionRequest, PromotionService
@@ -18,7 +20,6 @@ from krakenops.operator.objects import validation_job, validation_job_name
 from krakenops.operator.runtime import ENVIRONMENTS, JOBS, Runtime, owner_of
 from krakenops.operator.specs import TERMINAL_PHASES, ModelPromotionSpec, PromotionPhase
 from krakenops.operator.workloads import JobState, observe_job
-from pydantic import ValidationError
 
 __all__ = [
     "PromotionReport",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from krakenops.core.records import Action, ModelId
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
+
+from krakenops.core.records import Action, ModelId
 
 __all__ = ["TERMINAL_PHASES", "ModelPromotionSpec", "PromotionPhase"]
 
