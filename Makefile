@@ -39,16 +39,24 @@ unit: setup
 bench: setup
 	KRAKENOPS_BENCH_DATA=$(MARKET_DATA) $(BIN)/python -m bench
 
-# Needs docker, kind and helm on the user's machine: builds both images, loads them into a kind
-# cluster, installs the paper and live releases and runs the end-to-end suite against it.
+# Needs docker, kind, helm and kubectl on the user's machine: builds the three images, loads them
+# into a kind cluster and installs the paper and live releases in one namespace.
+IMAGES := krakenops-trader:0.1.0 krakenops-trainer:0.1.0 krakenops-operator:0.1.0
+NAMESPACE ?= krakenops
+
 images:
 	docker build -f Dockerfile.trader -t krakenops-trader:0.1.0 .
 	docker build -f Dockerfile.trainer -t krakenops-trainer:0.1.0 .
+	docker build -f Dockerfile.operator -t krakenops-operator:0.1.0 .
 
 e2e: setup images
 	kind get clusters | grep -qx $(KIND_CLUSTER) || kind create cluster --name $(KIND_CLUSTER)
-	kind load docker-image --name $(KIND_CLUSTER) krakenops-trader:0.1.0 krakenops-trainer:0.1.0
-	KRAKENOPS_E2E_CONTEXT=kind-$(KIND_CLUSTER) $(BIN)/pytest -q tests/e2e
+	kind load docker-image --name $(KIND_CLUSTER) $(IMAGES)
+	helm upgrade --install paper helm/krakenops -f helm/krakenops/values-paper.yaml \
+		--kube-context kind-$(KIND_CLUSTER) -n $(NAMESPACE) --create-namespace --wait
+	helm upgrade --install live helm/krakenops -f helm/krakenops/values-live.yaml \
+		--kube-context kind-$(KIND_CLUSTER) -n $(NAMESPACE) --wait
+	kubectl --context kind-$(KIND_CLUSTER) -n $(NAMESPACE) get te,mp,deploy,jobs
 
 clean:
 	rm -rf $(VENV) $(TOOLS) build .mypy_cache .pytest_cache .ruff_cache
