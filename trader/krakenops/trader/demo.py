@@ -14,16 +14,17 @@ import numpy as np
 
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.atomic import read_jsonl
-from krakenops.core.clock import ManualClock
-from krakenops.core.config import load_config
+from krakenops.core.clock import Clock, ManualClock
+from krakenops.core.config import EnvironmentConfig, load_config
 from krakenops.core.marketdata import BAR_SECONDS
 from krakenops.core.verify import render, verify_startup
 from krakenops.trader.commands import replay_feed
+from krakenops.trader.feeds import MarketFeed
 from krakenops.trader.journal import venue_state_path
 from krakenops.trader.loop import TradingLoop
 from krakenops.trader.venues import paper_venue
 
-__all__ = ["demo_command"]
+__all__ = ["demo_command", "draw", "paper_replay", "summarise"]
 
 PROJECT = Path(__file__).resolve().parents[3]
 # The May 2021 crash, the autumn rally, then the 2022 slide: every regime gets its turn.
@@ -62,6 +63,19 @@ def demo_command(argv: list[str]) -> int:
     print(
         f"Replaying {start:%Y-%m-%d} .. {end:%Y-%m-%d} hour by hour; downtime {window.label()} daily"
     )
+    loop = paper_replay(config, store, clock, feed, end)
+    summary = summarise(loop, store)
+    print(summary)
+    chart = root / "equity.png"
+    draw(store, chart)
+    print(f"Equity chart: {chart}")
+    return 0
+
+
+def paper_replay(
+    config: EnvironmentConfig, store: ArtifactStore, clock: Clock, feed: MarketFeed, end: datetime
+) -> TradingLoop:
+    """Run the real trading loop, bar by bar, until `end`; a second run resumes the same account."""
     loop = TradingLoop(
         config,
         clock,
@@ -71,12 +85,7 @@ def demo_command(argv: list[str]) -> int:
         interval_seconds=BAR_SECONDS,
     )
     loop.run(end)
-    summary = summarise(loop, store)
-    print(summary)
-    chart = root / "equity.png"
-    draw(store, chart)
-    print(f"Equity chart: {chart}")
-    return 0
+    return loop
 
 
 def summarise(loop: TradingLoop, store: ArtifactStore) -> str:

@@ -17,18 +17,16 @@ from pathlib import Path
 
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.atomic import read_jsonl
-from krakenops.core.clock import Clock, ManualClock, utc
+from krakenops.core.clock import ManualClock, utc
 from krakenops.core.config import EnvironmentConfig, load_config
-from krakenops.core.marketdata import BAR_SECONDS, MarketDataError, load_symbol
+from krakenops.core.marketdata import MarketDataError, load_symbol
 from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action
 from krakenops.core.verify import render, verify_startup
 from krakenops.trader.backtest import run_backtest
 from krakenops.trader.commands import replay_feed
-from krakenops.trader.demo import draw, summarise
-from krakenops.trader.journal import venue_state_path
+from krakenops.trader.demo import draw, paper_replay, summarise
 from krakenops.trader.loop import TradingLoop
-from krakenops.trader.venues import paper_venue
 from krakenops.trainer.commands import render_report
 from krakenops.trainer.deadline import DeadlineExceededError, training_deadline
 from krakenops.trainer.gates import performance
@@ -190,18 +188,8 @@ def _paper_trade(
     config: EnvironmentConfig, store: ArtifactStore, start: datetime, end: datetime
 ) -> TradingLoop:
     """Run the real trading loop on a simulated clock; a second run resumes the same account."""
-    clock: Clock = ManualClock(start)
     feed, _ = replay_feed(config, start, end)
-    loop = TradingLoop(
-        config,
-        clock,
-        feed,
-        paper_venue(config, clock, venue_state_path(store)),
-        store,
-        interval_seconds=BAR_SECONDS,
-    )
-    loop.run(end)
-    return loop
+    return paper_replay(config, store, ManualClock(start), feed, end)
 
 
 def _resumed(loop: TradingLoop, store: ArtifactStore, trades_before: int) -> str:
