@@ -9,6 +9,7 @@ import shutil
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -205,10 +206,16 @@ class ArtifactStore:
     def validation_path(self, model_id: str) -> Path:
         return self.validations / f"{model_id}.json"
 
-    def write_validation(self, report: ValidationReport) -> Path:
-        path = self.validation_path(report.model_id)
-        write_atomic(path, _dump(report))
-        return path
+    def approved_validation_path(self, model_id: str, at: datetime) -> Path:
+        """A re-validation of this environment's approved model: beside, never over, the report
+        its promotion rested on."""
+        return self.validations / "approved" / self.env_id / f"{model_id}_{at:%Y%m%dT%H%M}.json"
+
+    def write_validation(self, report: ValidationReport, path: Path | None = None) -> Path:
+        """Write a report atomically, at the candidate's own report path unless told otherwise."""
+        target = path or self.validation_path(report.model_id)
+        write_atomic(target, _dump(report))
+        return target
 
     def read_validation(self, model_id: str) -> ValidationReport | None:
         path = self.validation_path(model_id)

@@ -5,11 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 
 from krakenops.core.artifacts import ArtifactError, ArtifactStore, Candidate
-from krakenops.core.atomic import write_atomic
 from krakenops.core.clock import Clock
 from krakenops.core.config import EnvironmentConfig, GateThresholds
 from krakenops.core.marketdata import BAR_SECONDS, Bars
@@ -18,7 +15,7 @@ from krakenops.trader.backtest import BacktestResult, run_backtest
 from krakenops.trader.model import ConfidenceModel, load_candidate_model
 from krakenops.trainer.gates import DAY_SECONDS, evaluate_gates, performance
 
-__all__ = ["MIN_OOS_DAYS", "Replay", "approved_report_path", "validate_model"]
+__all__ = ["MIN_OOS_DAYS", "Replay", "validate_model"]
 
 # Fewer unseen days than this say too little about a model to trust it with money.
 MIN_OOS_DAYS = 30.0
@@ -30,12 +27,6 @@ class Replay:
 
     start: int
     result: BacktestResult
-
-
-def approved_report_path(store: ArtifactStore, model_id: str, at: datetime) -> Path:
-    """Where a re-validation of an environment's approved model goes: beside, not over, the
-    candidate's own report, which its promotion rests on."""
-    return store.validations / "approved" / store.env_id / f"{model_id}_{at:%Y%m%dT%H%M}.json"
 
 
 @dataclass
@@ -94,7 +85,9 @@ def validate_model(
             seen = {symbol: b.between(None, closed) for symbol, b in bars.items()}
             replay = _replay(config, candidate, model, seen, thresholds=thresholds, found=found)
     path = (
-        approved_report_path(store, model_id, now) if approved else store.validation_path(model_id)
+        store.approved_validation_path(model_id, now)
+        if approved
+        else store.validation_path(model_id)
     )
     report = ValidationReport(
         model_id=model_id,
@@ -106,10 +99,7 @@ def validate_model(
         gates=found.gates,
         report_path=str(path),
     )
-    if approved:
-        write_atomic(path, (report.model_dump_json(indent=2) + "\n").encode())
-    else:
-        store.write_validation(report)
+    store.write_validation(report, path)
     store.append_registry(
         RegistryRecord(
             timestamp=clock.now(),
