@@ -87,15 +87,14 @@ def replay_speed(config: EnvironmentConfig, bars: Mapping[str, Bars]) -> tuple[f
 
 def ema_cross_ours(config: EnvironmentConfig, bars: Bars) -> float:
     """Seconds for our replay engine to trade an EMA 12/48 cross on one symbol."""
-    from krakenops.trader.backtest import aligned_steps
-    from krakenops.trader.engine import TradingEngine
-    from krakenops.trader.paper import PaperKrakenSimulator
-    from krakenops.trader.pipeline import DecisionPipeline
-    from krakenops.trader.portfolio import Portfolio, Position
+    import numpy as np
+    import numpy.typing as npt
+
+    from krakenops.trader.backtest import run_backtest
+    from krakenops.trader.portfolio import Position
     from krakenops.trader.regime import Regime
-    from krakenops.trader.risk import RiskManager
     from krakenops.trader.strategies import Signal, SignalKind, Step, StrategySelector, SymbolView
-    from krakenops.trader.strategies.base import RANGE_24, TREND
+    from krakenops.trader.strategies.base import RANGE_24, TREND, Watch, nowhere
 
     class EmaCross:
         # The pipeline one-hot encodes strategy names for the model: borrow the trend follower's.
@@ -114,29 +113,21 @@ def ema_cross_ours(config: EnvironmentConfig, bars: Bars) -> float:
                 return Signal(self.name, position.symbol, SignalKind.EXIT)
             return None
 
-    spec = config.spec
-    start = datetime.fromtimestamp(int(bars.time[0]), UTC)
-    clock = ManualClock(start)
-    simulator = PaperKrakenSimulator.from_settings(spec.paper, clock)
-    portfolio = Portfolio(simulator.balances()["USD"])
-    risk = RiskManager(spec.risk, spec.downtime.window(), clock, portfolio)
+        def watch(self, features: npt.NDArray[np.float64], close: npt.NDArray[np.float64]) -> Watch:
+            # Both rules read one feature: the engine can know ahead where each might fire.
+            trend = features[:, TREND]
+            return Watch(trend > 0, nowhere(close), trend < 0)
+
     only = {EmaCross.name: 1.0}
     table = {r.value: only for r in Regime} | {"RECOVERY": only}
-    pipeline = DecisionPipeline(
-        (bars.symbol,),
-        spec.risk,
-        portfolio,
-        lambda: None,
-        strategies={EmaCross.name: EmaCross()},
-        selector=StrategySelector(table=table, eligible={EmaCross.name: frozenset(Regime)}),
-    )
-    engine = TradingEngine(pipeline, risk, simulator, portfolio, log_decisions=False)
+    selector = StrategySelector(table=table, eligible={EmaCross.name: frozenset(Regime)})
     started = time.perf_counter()
-    for t, step in aligned_steps({bars.symbol: bars}):
-        close = t + BAR_SECONDS
-        clock.set(datetime.fromtimestamp(close, UTC))
-        engine.step(close, step)
-    return time.perf_counter() - started
+    result = run_backtest(
+        config, {bars.symbol: bars}, strategies={EmaCross.name: EmaCross()}, selector=selector
+    )
+    elapsed = time.perf_counter() - started
+    print(f"  EMA cross, ours: {len(result.fills)} fills over {result.bar_steps} bars")
+    return elapsed
 
 
 def ema_cross_backtesting_py(bars: Bars) -> float:

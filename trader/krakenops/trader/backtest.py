@@ -11,15 +11,19 @@ import numpy.typing as npt
 
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import EnvironmentConfig
-from krakenops.core.marketdata import BAR_SECONDS, Bars
+from krakenops.core.marketdata import Bars
 from krakenops.trader.engine import StepReport, TradingEngine
 from krakenops.trader.model import ConfidenceModel
 from krakenops.trader.orders import Fill, Side
 from krakenops.trader.paper import PaperKrakenSimulator
-from krakenops.trader.pipeline import Bar, DecisionPipeline
+from krakenops.trader.pipeline import Bar, DecisionPipeline, RegimeSource
 from krakenops.trader.portfolio import Portfolio
+from krakenops.trader.quiet import QuietSteps
 from krakenops.trader.regime import Regime
 from krakenops.trader.risk import RiskManager
+from krakenops.trader.strategies import Strategy, StrategySelector
+from krakenops.trader.timeline import ReplayedRegime, Timeline
+from krakenops.trader.wakeups import Wakeups
 
 __all__ = ["BacktestResult", "SignalRecord", "aligned_steps", "build_engine", "run_backtest"]
 
@@ -87,13 +91,25 @@ def build_engine(
     clock: ManualClock,
     model: ConfidenceModel | None,
     symbols: tuple[str, ...],
+    *,
+    strategies: Mapping[str, Strategy] | None = None,
+    selector: StrategySelector | None = None,
+    regime: RegimeSource | None = None,
 ) -> TradingEngine:
     """The paper-trading engine with nothing on disk: simulator, risk manager, pipeline."""
     spec = config.spec
     simulator = PaperKrakenSimulator.from_settings(spec.paper, clock)
     portfolio = Portfolio(simulator.balances()["USD"])
     risk = RiskManager(spec.risk, spec.downtime.window(), clock, portfolio)
-    pipeline = DecisionPipeline(symbols, spec.risk, portfolio, lambda: model)
+    pipeline = DecisionPipeline(
+        symbols,
+        spec.risk,
+        portfolio,
+        lambda: model,
+        strategies=strategies,
+        selector=selector,
+        regime=regime,
+    )
     return TradingEngine(pipeline, risk, simulator, portfolio, log_decisions=False)
 
 
@@ -103,55 +119,74 @@ def run_backtest(
     model: ConfidenceModel | None = None,
     start_time: int | None = None,
     end_time: int | None = None,
+    *,
+    strategies: Mapping[str, Strategy] | None = None,
+    selector: StrategySelector | None = None,
 ) -> BacktestResult:
     """Trade the configured universe over `bars` from `start_time` to `end_time` (bar open times).
 
     Bars before `start_time` only warm the features and the regime. A step runs at each bar's
     close and sees nothing later; orders fill at that close. Symbols of the universe without bars
-    are not traded; bars of symbols outside the universe are ignored.
+    are not traded; bars of symbols outside the universe are ignored. `strategies` and
+    `selector` replace the default policy's.
+
+    The engine takes only the steps at which some rule might act (see `Wakeups`); the steps
+    between are passed over in bulk to the same book, risk state and equity (see `QuietSteps`).
     """
     symbols = tuple(s for s in config.spec.universe.symbols if s in bars and len(bars[s]))
     if not symbols:
         raise ValueError(f"no bars for any of {config.spec.universe.symbols}")
-    chosen = {s: bars[s].between(None, end_time) for s in symbols}
-    first = min(int(b.time[0]) for b in chosen.values() if len(b))
-    clock = ManualClock(datetime.fromtimestamp(first, UTC))
-    engine = build_engine(config, clock, model, symbols)
+    timeline = Timeline.build(
+        {s: bars[s].between(None, end_time) for s in symbols}, config.spec.downtime.window()
+    )
+    clock = ManualClock(datetime.fromtimestamp(int(timeline.opens[0]), UTC))
+    regime = ReplayedRegime(timeline.regimes)
+    engine = build_engine(
+        config, clock, model, symbols, strategies=strategies, selector=selector, regime=regime
+    )
     starting = engine.portfolio.equity()
-    times: list[int] = []
-    equity: list[float] = []
+    steps = len(timeline)
+    first = 0 if start_time is None else int(np.searchsorted(timeline.opens, start_time))
+    wakeups = Wakeups(timeline, engine.pipeline.strategies, engine.pipeline.selector)
+    quiet = QuietSteps(engine, timeline, clock)
+    if first:
+        quiet.mark(first - 1)  # the warm-up's bars marked the book, as they would have live
+    equity = np.empty(steps)
     fills: list[Fill] = []
     open_signals: dict[str, SignalRecord] = {}
     signals: list[SignalRecord] = []
     rejections: dict[str, int] = {}
-    regimes: dict[Regime, int] = {}
-    bar_steps = 0
-    warm_up, step = engine.pipeline.warm_up, engine.step
-    for t, step_bars in aligned_steps(chosen):
-        close = t + BAR_SECONDS
+    positions, closes = engine.portfolio.positions, timeline.closes
+    index = first
+    while index < steps:
+        wake = index if engine.resting else wakeups.next(index, positions)
+        if wake > index:
+            quiet.pass_over(index, wake, equity)
+            index = wake
+            if index >= steps:
+                break
+        step_bars, known = timeline.step(index)
+        close = int(closes[index])
         now = datetime.fromtimestamp(close, UTC)
         clock.set(now)
-        if start_time is not None and t < start_time:
-            warm_up(step_bars)
-            continue
-        report = step(close, step_bars, now)
-        bar_steps += len(step_bars)
-        times.append(close)
-        equity.append(report.equity)
-        regimes[report.regime] = regimes.get(report.regime, 0) + 1
-        # Most steps neither trade nor skip anything: nothing to collect.
+        regime.at(index)
+        report = engine.step(close, step_bars, now, known)
+        quiet.stepped(index)
+        equity[index] = report.equity
         if report.fills or report.denials or report.rejected or report.skipped:
             _collect(report, fills, signals, open_signals, rejections)
+        index += 1
+    codes = np.bincount(timeline.regimes.codes[first:], minlength=len(Regime))
     return BacktestResult(
-        times=np.asarray(times, dtype=np.int64),
-        equity=np.asarray(equity, dtype=np.float64),
+        times=closes[first:].astype(np.int64),
+        equity=equity[first:],
         starting_equity=starting,
         fills=fills,
         signals=signals,
         traded_notional_usd=sum(f.quantity * f.price for f in fills),
         rejections=rejections,
-        regime_bars={regime.value: count for regime, count in regimes.items()},
-        bar_steps=bar_steps,
+        regime_bars={r.value: int(n) for r, n in zip(Regime, codes, strict=True) if n},
+        bar_steps=int(timeline.bar_counts()[first:].sum()),
     )
 
 

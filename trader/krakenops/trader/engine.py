@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from krakenops.core.jsonlog import event
 from krakenops.trader.orders import ExecutionClient, Fill, OrderResult, OrderStatus
-from krakenops.trader.pipeline import Bar, DecisionPipeline, SignalInputs
+from krakenops.trader.pipeline import Bar, DecisionPipeline, KnownFeatures, SignalInputs
 from krakenops.trader.portfolio import ClosedTrade, Portfolio
 from krakenops.trader.regime import Regime
 from krakenops.trader.risk import Denial, Proposal, RiskManager
@@ -70,8 +70,22 @@ class TradingEngine:
         self.log_decisions = log_decisions
         self._resting: dict[str, Proposal] = {}
 
-    def step(self, time: int, bars: Mapping[str, Bar], when: datetime | None = None) -> StepReport:
-        """Decide and act on the bars that closed at `time` (Unix seconds; `when` if known)."""
+    @property
+    def resting(self) -> bool:
+        """Whether an order of this engine rests at the venue, waiting for a bar to fill it."""
+        return bool(self._resting)
+
+    def step(
+        self,
+        time: int,
+        bars: Mapping[str, Bar],
+        when: datetime | None = None,
+        known: KnownFeatures | None = None,
+    ) -> StepReport:
+        """Decide and act on the bars that closed at `time` (Unix seconds; `when` if known).
+
+        A replay that computed the features ahead passes them as `known`.
+        """
         # Runs once per bar in a backtest: attributes are bound to locals once.
         pipeline, risk, client = self.pipeline, self.risk, self.client
         report = StepReport(time, pipeline.regime.regime, (), 0.0, [], [], [], [], {}, {})
@@ -83,12 +97,12 @@ class TradingEngine:
                 self._book(fill, self._resting.pop(fill.client_order_id, None), None, report)
         if not risk.accepting_orders():
             # The window or its transition: the market is still read, nothing is decided.
-            report.views = pipeline.warm_up(bars)
+            report.views = pipeline.warm_up(bars, known)
             report.regime = pipeline.regime.regime
             report.equity = self.portfolio.equity()
             report.paused = True
             return report
-        views = pipeline.update(bars)
+        views = pipeline.update(bars, known)
         report.views = views
         risk.roll_day()
         risk.observe_equity()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -14,7 +15,7 @@ from krakenops.core.features import FeatureState
 from krakenops.trader.model import ConfidenceModel, model_inputs
 from krakenops.trader.orders import OrderIntent, OrderType, Side
 from krakenops.trader.portfolio import Portfolio
-from krakenops.trader.regime import Regime, RegimeEngine, market_state
+from krakenops.trader.regime import MarketState, Regime, RegimeEngine, market_state
 from krakenops.trader.risk import CASH_MARGIN, Proposal, entry_quantity
 from krakenops.trader.strategies import (
     Selection,
@@ -27,7 +28,18 @@ from krakenops.trader.strategies import (
     default_strategies,
 )
 
-__all__ = ["Bar", "Decision", "DecisionPipeline", "PipelineSettings", "SignalInputs"]
+__all__ = [
+    "Bar",
+    "Decision",
+    "DecisionPipeline",
+    "KnownFeatures",
+    "PipelineSettings",
+    "RegimeSource",
+    "SignalInputs",
+]
+
+# A replay computes every bar's features ahead: by symbol, the vector and whether it is warm.
+KnownFeatures = Mapping[str, tuple[tuple[float, ...], bool]]
 
 # With no approved model every signal gets this confidence: mid-way, so rules-only trades are
 # sized between the smallest and the largest multiplier rather than at full size.
@@ -81,6 +93,21 @@ class Decision:
     skipped: dict[str, int] = field(default_factory=dict)  # signals dropped before risk, by cause
 
 
+class RegimeSource(Protocol):
+    """The regime engine as the pipeline reads it: fed one market reading a step."""
+
+    @property
+    def regime(self) -> Regime: ...
+
+    @property
+    def recovering(self) -> bool: ...
+
+    @property
+    def changes(self) -> int: ...
+
+    def update(self, state: MarketState) -> Regime: ...
+
+
 class DecisionPipeline:
     """Holds the per-symbol features and the regime; turns each step's bars into proposals."""
 
@@ -94,7 +121,7 @@ class DecisionPipeline:
         settings: PipelineSettings | None = None,
         strategies: Mapping[str, Strategy] | None = None,
         selector: StrategySelector | None = None,
-        regime: RegimeEngine | None = None,
+        regime: RegimeSource | None = None,
     ) -> None:
         self.symbols = symbols
         self.limits = limits
@@ -105,11 +132,15 @@ class DecisionPipeline:
         self.selector = selector or StrategySelector(
             eligible={name: s.regimes for name, s in self.strategies.items()}
         )
-        self.regime = regime or RegimeEngine()
+        self.regime: RegimeSource = regime or RegimeEngine()
         self.features = {s: FeatureState() for s in symbols}
 
-    def update(self, bars: Mapping[str, Bar]) -> dict[str, SymbolView]:
-        """Fold in this step's bars; the views of warm symbols that had a bar."""
+    def update(
+        self, bars: Mapping[str, Bar], known: KnownFeatures | None = None
+    ) -> dict[str, SymbolView]:
+        """Fold in this step's bars (or take their `known` features); views of warm symbols."""
+        if known is not None:
+            return self._known(bars, known)
         views: dict[str, SymbolView] = {}
         states, mark = self.features, self.portfolio.mark
         for symbol, bar in bars.items():
@@ -123,9 +154,23 @@ class DecisionPipeline:
                 views[symbol] = SymbolView(symbol, bar.close_time, close, features, True)
         return views
 
-    def warm_up(self, bars: Mapping[str, Bar]) -> dict[str, SymbolView]:
+    def _known(self, bars: Mapping[str, Bar], known: KnownFeatures) -> dict[str, SymbolView]:
+        views: dict[str, SymbolView] = {}
+        mark = self.portfolio.mark
+        for symbol, bar in bars.items():
+            if symbol not in self.features:
+                continue
+            mark(symbol, bar.close)
+            features, warm = known[symbol]
+            if warm:
+                views[symbol] = SymbolView(symbol, bar.close_time, bar.close, features, True)
+        return views
+
+    def warm_up(
+        self, bars: Mapping[str, Bar], known: KnownFeatures | None = None
+    ) -> dict[str, SymbolView]:
         """Fold in bars without deciding (history, downtime): features and regime still move."""
-        views = self.update(bars)
+        views = self.update(bars, known)
         if views:
             self.regime.update(market_state([v.features for v in views.values()]))
         return views

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from krakenops.trader.strategies.base import Signal, SignalKind, Step, Strategy, SymbolView
+from krakenops.trader.strategies.base import (
+    Signal,
+    SignalKind,
+    Step,
+    Strategy,
+    SymbolView,
+    Watch,
+    Watchful,
+)
 from krakenops.trader.strategies.hedge import DefensiveHedge
 from krakenops.trader.strategies.recovery import RecoveryReEntry
 from krakenops.trader.strategies.reversion import MeanReversion
@@ -26,6 +34,8 @@ __all__ = [
     "SymbolView",
     "TrendFollower",
     "VolatilitySwing",
+    "Watch",
+    "Watchful",
     "default_strategies",
 ]
 

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from krakenops.core.features import FEATURE_NAMES
 from krakenops.trader.orders import Side
 from krakenops.trader.portfolio import Portfolio, Position
@@ -26,6 +29,9 @@ __all__ = [
     "Step",
     "Strategy",
     "SymbolView",
+    "Watch",
+    "Watchful",
+    "nowhere",
 ]
 
 RET_1 = FEATURE_NAMES.index("ret_1")
@@ -97,3 +103,32 @@ class Strategy(Protocol):
     def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
         """Whether a position this strategy opened should close now."""
         ...
+
+
+Mask = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """Where a strategy may act on one symbol, bar by bar, read from its features ahead of time.
+
+    Each mask is a superset: False promises the strategy does nothing at that bar, so a replay
+    may skip it; True only means it might. A replay checks these promises against the real rules.
+    """
+
+    enter: Mask  # entries() may signal on the symbol while the book does not hold it
+    held: Mask  # entries() may signal on the symbol while the book holds it
+    exit: Mask | None  # exit() may signal on, or change, a position it owns; None: any bar may
+
+
+class Watchful(Protocol):
+    """A strategy that can say ahead of a replay where it might act; others are asked every bar."""
+
+    def watch(self, features: npt.NDArray[np.float64], close: npt.NDArray[np.float64]) -> Watch:
+        """Masks over one symbol's bars; `features` has a row per bar in FEATURE_NAMES order."""
+        ...
+
+
+def nowhere(close: npt.NDArray[np.float64]) -> Mask:
+    """A mask that is False at every bar of the series."""
+    return np.zeros(close.shape[0], dtype=np.bool_)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from krakenops.trader.portfolio import Position
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies.base import (
@@ -13,6 +16,8 @@ from krakenops.trader.strategies.base import (
     SignalKind,
     Step,
     SymbolView,
+    Watch,
+    nowhere,
 )
 
 __all__ = ["DefensiveHedge", "DefensiveHedgeSettings"]
@@ -65,6 +70,11 @@ class DefensiveHedge:
                     )
                 )
         return signals
+
+    def watch(self, features: npt.NDArray[np.float64], close: npt.NDArray[np.float64]) -> Watch:
+        s = self.settings
+        falling = (features[:, RET_24] <= s.max_ret_24) & (features[:, TREND] < s.max_trend)
+        return Watch(nowhere(close), falling, nowhere(close))
 
     def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
         """It owns no position: what it sells is cash, and cash needs no exit."""

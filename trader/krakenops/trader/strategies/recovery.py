@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from krakenops.trader.portfolio import Position
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies.base import (
@@ -17,6 +20,8 @@ from krakenops.trader.strategies.base import (
     SignalKind,
     Step,
     SymbolView,
+    Watch,
+    nowhere,
 )
 
 __all__ = ["RecoveryReEntry", "RecoveryReEntrySettings"]
@@ -58,6 +63,16 @@ class RecoveryReEntry:
                     Signal(self.name, symbol, SignalKind.ENTER, stop, reason="post-panic bounce")
                 )
         return signals
+
+    def watch(self, features: npt.NDArray[np.float64], close: npt.NDArray[np.float64]) -> Watch:
+        # Whether the market is recovering is the selector's question: it activates this rule.
+        s = self.settings
+        vol_168 = features[:, VOL_168]
+        settling = (vol_168 > 0) & (features[:, VOL_24] <= s.max_vol_ratio * vol_168)
+        enter = (
+            (features[:, RET_72] <= s.max_ret_72) & (features[:, RET_1] > s.min_ret_1) & settling
+        )
+        return Watch(enter, nowhere(close), None)
 
     def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
         s = self.settings

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from krakenops.trader.portfolio import Position
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies.base import (
@@ -15,6 +18,8 @@ from krakenops.trader.strategies.base import (
     SignalKind,
     Step,
     SymbolView,
+    Watch,
+    nowhere,
 )
 
 __all__ = ["MeanReversion", "MeanReversionSettings"]
@@ -50,6 +55,13 @@ class MeanReversion:
                     Signal(self.name, symbol, SignalKind.ENTER, stop, reason="stretched below mean")
                 )
         return signals
+
+    def watch(self, features: npt.NDArray[np.float64], close: npt.NDArray[np.float64]) -> Watch:
+        s = self.settings
+        vol_168 = features[:, VOL_168]
+        calm = (vol_168 > 0) & (features[:, VOL_24] <= s.max_vol_ratio * vol_168)
+        enter = calm & (features[:, ZSCORE_48] <= s.entry_zscore)
+        return Watch(enter, nowhere(close), None)
 
     def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
         s = self.settings

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from krakenops.trader.portfolio import Position
 from krakenops.trader.regime import Regime
-from krakenops.trader.strategies.base import Signal, SignalKind, Step, SymbolView
+from krakenops.trader.strategies.base import (
+    Signal,
+    SignalKind,
+    Step,
+    SymbolView,
+    Watch,
+    nowhere,
+)
 
 __all__ = ["StableAllocator", "StableAllocatorSettings"]
 
@@ -49,6 +59,10 @@ class StableAllocator:
                     )
                 )
         return signals
+
+    def watch(self, features: npt.NDArray[np.float64], close: npt.NDArray[np.float64]) -> Watch:
+        # In a panic every holding is sold down, bar after bar.
+        return Watch(nowhere(close), np.ones(close.shape[0], dtype=np.bool_), nowhere(close))
 
     def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
         return None

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
+from krakenops.core.marketdata import BAR_SECONDS
 from krakenops.trader.portfolio import Position
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies.base import (
@@ -14,6 +19,8 @@ from krakenops.trader.strategies.base import (
     SignalKind,
     Step,
     SymbolView,
+    Watch,
+    nowhere,
 )
 
 __all__ = ["VolatilitySwing", "VolatilitySwingSettings"]
@@ -65,6 +72,20 @@ class VolatilitySwing:
                     Signal(self.name, symbol, SignalKind.ENTER, stop, reason="re-entry on dip")
                 )
         return signals
+
+    def watch(self, features: npt.NDArray[np.float64], close: npt.NDArray[np.float64]) -> Watch:
+        s = self.settings
+        dip = features[:, ZSCORE_48] <= s.dip_zscore
+        # A re-entry needs a close under an exit price of the last `reentry_hours`, and every
+        # exit price is a close of those hours: their highest close bounds it from above.
+        hours = math.ceil(s.reentry_hours * 3600 / BAR_SECONDS) + 1
+        padded = np.concatenate((np.full(hours - 1, -np.inf), close))
+        recent_high = np.lib.stride_tricks.sliding_window_view(padded, hours).max(axis=1)
+        factor = 1.0 - s.reentry_ranges * features[:, RANGE_24]
+        reentry = (close <= recent_high * factor) | (factor < 0)
+        enter = (features[:, TREND] > s.min_trend) & (dip | reentry)
+        # Stops and targets are the position's own: every held bar is checked.
+        return Watch(enter, nowhere(close), None)
 
     def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
         s = self.settings

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from krakenops.trader.portfolio import Position
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies.base import (
@@ -15,6 +18,8 @@ from krakenops.trader.strategies.base import (
     SignalKind,
     Step,
     SymbolView,
+    Watch,
+    nowhere,
 )
 
 __all__ = ["TrendFollower", "TrendFollowerSettings"]
@@ -57,6 +62,16 @@ class TrendFollower:
                 signals.append(Signal(self.name, symbol, SignalKind.ENTER, stop, reason="uptrend"))
                 room -= 1
         return signals
+
+    def watch(self, features: npt.NDArray[np.float64], close: npt.NDArray[np.float64]) -> Watch:
+        s = self.settings
+        enter = (
+            (features[:, TREND] >= s.entry_trend)
+            & (features[:, RET_72] >= s.min_ret_72)
+            & (features[:, ZSCORE_48] <= s.max_zscore)
+        )
+        # The trailing stop moves on every bar a position is held: none of those may be skipped.
+        return Watch(enter, nowhere(close), None)
 
     def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
         s = self.settings
