@@ -148,7 +148,7 @@ def run_backtest(
     steps = len(timeline)
     first = 0 if start_time is None else int(np.searchsorted(timeline.opens, start_time))
     wakeups = Wakeups(timeline, engine.pipeline.strategies, engine.pipeline.selector)
-    quiet = QuietSteps(engine, timeline, clock)
+    quiet = QuietSteps(engine, timeline, clock, first)
     if first:
         quiet.mark(first - 1)  # the warm-up's bars marked the book, as they would have live
     equity = np.empty(steps)
@@ -171,7 +171,6 @@ def run_backtest(
         clock.set(now)
         regime.at(index)
         report = engine.step(close, step_bars, now, known)
-        quiet.stepped(index)
         equity[index] = report.equity
         if report.fills or report.denials or report.rejected or report.skipped:
             _collect(report, fills, signals, open_signals, rejections)

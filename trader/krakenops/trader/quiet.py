@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from datetime import UTC, datetime
 
@@ -17,6 +16,9 @@ __all__ = ["QuietSteps"]
 
 DAY_SECONDS = 86_400
 
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
 
 class QuietSteps:
     """Takes a replay across steps at which no rule can act, in bulk and to the same end state.
@@ -24,36 +26,42 @@ class QuietSteps:
     There, a step of the engine only marks the book to the new closes, rolls the risk manager
     into a new UTC day, and trips the kill switch if equity fell the daily limit. This does the
     same, array-wise: equity along the stretch, the marks and peaks at its end, and the risk
-    manager's own calls at exactly the steps where a day begins or the limit is reached.
+    manager's own calls at the steps where they change what it will answer next.
     """
 
-    def __init__(self, engine: TradingEngine, timeline: Timeline, clock: ManualClock) -> None:
+    def __init__(
+        self, engine: TradingEngine, timeline: Timeline, clock: ManualClock, first: int
+    ) -> None:
         self.engine = engine
         self.timeline = timeline
         self.clock = clock
-        self._days = timeline.closes // DAY_SECONDS
-        # The risk manager rolled into the clock's day when it was built.
-        self.day = int(clock.now().timestamp()) // DAY_SECONDS
+        # Every step from `first` in the trading phase rolls the risk manager's day; it changes
+        # at the first of each UTC day. The manager was built in the clock's day.
+        trading = np.flatnonzero(timeline.trading[first:]) + first
+        days = timeline.closes[trading] // DAY_SECONDS
+        built = int(clock.now().timestamp()) // DAY_SECONDS
+        self._rolls: I64 = trading[np.diff(days, prepend=built) != 0]
+        self._trading: I64 = trading
 
-    def stepped(self, index: int) -> None:
-        """The engine took step `index`: in the trading phase that rolled the risk day."""
-        if self.timeline.trading[index]:
-            self.day = int(self._days[index])
-
-    def pass_over(self, lo: int, hi: int, equity: npt.NDArray[np.float64]) -> None:
+    def pass_over(self, lo: int, hi: int, equity: F64) -> None:
         """Steps `lo` to `hi - 1` decide nothing: do what they would have, filling `equity`."""
         portfolio = self.engine.portfolio
+        if not portfolio.positions:
+            # Flat, equity is cash all along: no curve to draw, no peak to move.
+            equity[lo:hi] = portfolio.cash_usd
+            self._flat_days(lo, hi, portfolio.cash_usd)
+            self.mark(hi - 1)
+            return
         curve = np.full(hi - lo, portfolio.cash_usd)
         for symbol, position in portfolio.positions.items():
             marks = self.timeline.series[symbol].last_close[lo:hi]
             # In Portfolio.equity's order of operations, so that each value is the same float.
             curve = curve + position.quantity * marks
             peak = float(marks.max())
-            position.peak_price = max(position.peak_price, peak)
+            if peak > position.peak_price:
+                position.peak_price = peak
         equity[lo:hi] = curve
-        trading = np.flatnonzero(self.timeline.trading[lo:hi]) + lo
-        if trading.shape[0]:
-            self._risk_days(trading, curve[trading - lo])
+        self._risk_days(lo, hi, curve)
         self.mark(hi - 1)
 
     def mark(self, index: int) -> None:
@@ -64,25 +72,58 @@ class QuietSteps:
             if not math.isnan(close):  # before the symbol's first bar it has no mark yet
                 marks[symbol] = close
 
-    def _risk_days(self, steps: npt.NDArray[np.int64], curve: npt.NDArray[np.float64]) -> None:
+    def _flat_days(self, lo: int, hi: int, cash: float) -> None:
         risk = self.engine.risk
-        days = self._days[steps]
-        # Stretches of one UTC day; each but perhaps the first opens with the risk manager's roll.
-        rolls = set(np.flatnonzero(np.diff(days, prepend=self.day) != 0).tolist())
-        bounds = [*sorted(rolls | {0}), steps.shape[0]]
-        for a, b in itertools.pairwise(bounds):
-            if a in rolls:
-                self._at(int(steps[a]))
-                risk.roll_day()
-            state = risk.state
-            if state.kill_switch or state.day_start_equity <= 0:
-                continue
-            change = curve[a:b] / state.day_start_equity - 1.0
-            hit = np.flatnonzero(change <= -risk.limits.max_daily_loss)
-            if hit.shape[0]:
-                self._at(int(steps[a + int(hit[0])]))
+        trading = self._trading[
+            np.searchsorted(self._trading, lo) : np.searchsorted(self._trading, hi)
+        ]
+        if not trading.shape[0]:
+            return
+        state = risk.state
+        if not state.kill_switch and state.day_start_equity > 0:
+            if cash / state.day_start_equity - 1.0 <= -risk.limits.max_daily_loss:
+                self._at(int(trading[0]))
                 risk.observe_equity()
-        self.day = int(days[-1])
+        rolls = self._rolls[np.searchsorted(self._rolls, lo) : np.searchsorted(self._rolls, hi)]
+        if rolls.shape[0]:
+            # A new day starts from cash and cannot lose any of it: its roll is all that shows.
+            self._at(int(rolls[-1]))
+            risk.roll_day()
+
+    def _risk_days(self, lo: int, hi: int, curve: F64) -> None:
+        """Roll the days and trip the kill switch where the steps of `lo` to `hi - 1` would."""
+        trading = self._trading[
+            np.searchsorted(self._trading, lo) : np.searchsorted(self._trading, hi)
+        ]
+        if not trading.shape[0]:
+            return
+        risk = self.engine.risk
+        rolls = np.isin(trading, self._rolls)
+        day = np.cumsum(rolls)  # 0 for the day already under way, then one per new day
+        state = risk.state
+        # Each new day starts from the equity at its roll; the day under way from its own start.
+        at_roll = np.maximum.accumulate(np.where(rolls, np.arange(trading.shape[0]), 0))
+        start = curve[trading[at_roll] - lo]
+        carried = 0.0 if state.kill_switch else state.day_start_equity
+        start = np.where(day == 0, carried, start)
+        change = curve[trading - lo] / np.where(start > 0, start, 1.0) - 1.0
+        hits = np.flatnonzero((start > 0) & (change <= -risk.limits.max_daily_loss))
+        # A trip is a state change (and a logged event) that the next day's roll clears: replay
+        # each day that trips, then the last roll, in order.
+        tripped = set()
+        for hit in hits.tolist():
+            if day[hit] in tripped:
+                continue
+            tripped.add(int(day[hit]))
+            if day[hit]:
+                self._at(int(trading[at_roll[hit]]))
+                risk.roll_day()
+            self._at(int(trading[hit]))
+            risk.observe_equity()
+        last = int(day[-1])
+        if last and last not in tripped:
+            self._at(int(trading[at_roll[-1]]))
+            risk.roll_day()
 
     def _at(self, index: int) -> None:
         self.clock.set(datetime.fromtimestamp(int(self.timeline.closes[index]), UTC))
