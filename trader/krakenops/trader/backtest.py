@@ -161,6 +161,7 @@ def run_backtest(
     while index < steps:
         wake = index if engine.resting else wakeups.next(index, positions)
         if wake > index:
+            wakeups.catch_up(wake, positions)
             quiet.pass_over(index, wake, equity)
             index = wake
             if index >= steps:

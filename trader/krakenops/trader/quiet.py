@@ -74,9 +74,7 @@ class QuietSteps:
 
     def _flat_days(self, lo: int, hi: int, cash: float) -> None:
         risk = self.engine.risk
-        trading = self._trading[
-            np.searchsorted(self._trading, lo) : np.searchsorted(self._trading, hi)
-        ]
+        trading = self._between(self._trading, lo, hi)
         if not trading.shape[0]:
             return
         state = risk.state
@@ -84,7 +82,7 @@ class QuietSteps:
             if cash / state.day_start_equity - 1.0 <= -risk.limits.max_daily_loss:
                 self._at(int(trading[0]))
                 risk.observe_equity()
-        rolls = self._rolls[np.searchsorted(self._rolls, lo) : np.searchsorted(self._rolls, hi)]
+        rolls = self._between(self._rolls, lo, hi)
         if rolls.shape[0]:
             # A new day starts from cash and cannot lose any of it: its roll is all that shows.
             self._at(int(rolls[-1]))
@@ -92,13 +90,12 @@ class QuietSteps:
 
     def _risk_days(self, lo: int, hi: int, curve: F64) -> None:
         """Roll the days and trip the kill switch where the steps of `lo` to `hi - 1` would."""
-        trading = self._trading[
-            np.searchsorted(self._trading, lo) : np.searchsorted(self._trading, hi)
-        ]
+        trading = self._between(self._trading, lo, hi)
         if not trading.shape[0]:
             return
         risk = self.engine.risk
-        rolls = np.isin(trading, self._rolls)
+        rolls = np.zeros(trading.shape[0], dtype=np.bool_)
+        rolls[np.searchsorted(trading, self._between(self._rolls, lo, hi))] = True
         day = np.cumsum(rolls)  # 0 for the day already under way, then one per new day
         state = risk.state
         # Each new day starts from the equity at its roll; the day under way from its own start.
@@ -124,6 +121,11 @@ class QuietSteps:
         if last and last not in tripped:
             self._at(int(trading[at_roll[-1]]))
             risk.roll_day()
+
+    @staticmethod
+    def _between(steps: I64, lo: int, hi: int) -> I64:
+        """The steps of a sorted array from `lo` up to `hi`."""
+        return steps[int(np.searchsorted(steps, lo)) : int(np.searchsorted(steps, hi))]
 
     def _at(self, index: int) -> None:
         self.clock.set(datetime.fromtimestamp(int(self.timeline.closes[index]), UTC))

@@ -108,10 +108,9 @@ class Timeline:
         known: dict[str, tuple[tuple[float, ...], bool]] = {}
         for symbol, s in self.series.items():
             row = int(s.row_at[index])
-            if row < 0:
-                continue
-            bars[symbol] = s.bar(row)
-            known[symbol] = (tuple(s.features[row].tolist()), row >= WARMUP_BARS - 1)
+            if row >= 0:
+                bars[symbol] = s.bar(row)
+                known[symbol] = (tuple(s.features[row].tolist()), row >= WARMUP_BARS - 1)
         return bars, known
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 
 import numpy as np
@@ -9,13 +10,16 @@ import numpy.typing as npt
 
 from krakenops.trader.portfolio import Position
 from krakenops.trader.regime import Regime
-from krakenops.trader.strategies import Strategy, StrategySelector, Watch
+from krakenops.trader.strategies import Ahead, Holding, Strategy, StrategySelector, Watch
 from krakenops.trader.timeline import SymbolSeries, Timeline
 
 __all__ = ["Wakeups"]
 
 Mask = npt.NDArray[np.bool_]
 I64 = npt.NDArray[np.int64]
+
+# How many of a held symbol's bars an exit rule is read ahead at a time: most holds end sooner.
+AHEAD_BARS = 256
 
 _RECOVERY = len(Regime)  # the selector's extra row, after the regimes' own
 
@@ -33,11 +37,21 @@ class Wakeups:
         self, timeline: Timeline, strategies: Mapping[str, Strategy], selector: StrategySelector
     ) -> None:
         self.steps = len(timeline)
+        self.exits_held: dict[str, bool] = {
+            name: isinstance(rules, Holding) for name, rules in strategies.items()
+        }
         active = _active_steps(timeline, strategies, selector)
-        self._enter: dict[str, I64] = {}
+        # Sorted step lists: bisect on a list costs a fraction of searchsorted on an array.
+        self._enter: dict[str, list[int]] = {}
         self._held: dict[str, Mask] = {}
+        # Exit rules that say where they act whatever the position; the others are absent.
         self._exit: dict[str, dict[str, Mask]] = {}
-        self._held_by: dict[tuple[str, str], I64] = {}
+        self._held_by: dict[tuple[str, str], list[int]] = {}
+        self._decidable: dict[str, I64] = {}
+        self._timeline = timeline
+        self._strategies = strategies
+        # What each held position's exit rule was read ahead on, for the stretch passed over.
+        self._ahead: dict[str, tuple[Holding, I64, Ahead]] = {}
         for symbol, series in timeline.series.items():
             decidable = series.warm_at & timeline.trading
             enter = np.zeros(self.steps, dtype=np.bool_)
@@ -47,36 +61,80 @@ class Wakeups:
                 watch = _watch(strategy, series)
                 enter |= active[name] & _on_steps(series, watch.enter, self.steps)
                 held |= active[name] & _on_steps(series, watch.held, self.steps)
-                exits[name] = (
-                    decidable
-                    if watch.exit is None
-                    else decidable & _on_steps(series, watch.exit, self.steps)
-                )
-            self._enter[symbol] = np.flatnonzero(enter & decidable)
+                if watch.exit is not None:
+                    exits[name] = decidable & _on_steps(series, watch.exit, self.steps)
+            self._enter[symbol] = np.flatnonzero(enter & decidable).tolist()
             self._held[symbol] = held & decidable
             self._exit[symbol] = exits
+            self._decidable[symbol] = np.flatnonzero(decidable)
 
     def next(self, index: int, positions: Mapping[str, Position]) -> int:
         """The first step at or after `index` the engine must take; `steps` if there is none."""
         first = self.steps
+        self._ahead.clear()
         for symbol, unheld in self._enter.items():
             position = positions.get(symbol)
-            watched = unheld if position is None else self._held_steps(symbol, position.strategy)
-            at = int(np.searchsorted(watched, index))
-            if at < watched.shape[0] and watched[at] < first:
-                first = int(watched[at])
+            if position is None:
+                watched = unheld
+            else:
+                watched = self._held_steps(symbol, position.strategy)
+                owner = position.strategy
+                if self.exits_held.get(owner) and owner not in self._exit[symbol]:
+                    rules = self._strategies[owner]
+                    assert isinstance(rules, Holding)
+                    first = min(first, self._read_ahead(symbol, rules, position, index))
+            at = bisect_left(watched, index)
+            if at < len(watched) and watched[at] < first:
+                first = watched[at]
         return first
 
-    def _held_steps(self, symbol: str, owner: str) -> I64:
+    def catch_up(self, hi: int, positions: Mapping[str, Position]) -> None:
+        """The stretch up to step `hi` was passed over: let exit rules that were read ahead do
+        what they would have done at its bars."""
+        for symbol, (rules, steps, ahead) in self._ahead.items():
+            rules.catch_up(positions[symbol], ahead, int(np.searchsorted(steps, hi)))
+
+    def _read_ahead(self, symbol: str, rules: Holding, position: Position, index: int) -> int:
+        decidable = self._decidable[symbol]
+        at = int(np.searchsorted(decidable, index))
+        steps = decidable[at : at + AHEAD_BARS]
+        if not steps.shape[0]:
+            return self.steps
+        series = self._timeline.series[symbol]
+        rows = series.row_at[steps]
+        # The peak moves with every bar's mark, decided or not (the window's bars too).
+        since = int(np.searchsorted(series.step_of_row, index))
+        marked = np.maximum.accumulate(series.bars.close[since : int(rows[-1]) + 1])
+        ahead = Ahead(
+            series.features[rows],
+            series.bars.close[rows],
+            self._timeline.closes[steps],
+            np.maximum(marked[rows - since], position.peak_price),
+        )
+        self._ahead[symbol] = (rules, steps, ahead)
+        fires = rules.exit_ahead(position, ahead)
+        if fires < len(ahead):
+            return int(steps[fires])
+        # Nothing fires within the bars read: take the last of them and read on from there.
+        return int(steps[-1]) if len(ahead) == AHEAD_BARS else self.steps
+
+    def _held_steps(self, symbol: str, owner: str) -> list[int]:
         key = (symbol, owner)
         steps = self._held_by.get(key)
         if steps is None:
             held = self._held[symbol]
-            # A position of a strategy the pipeline does not know is never asked to exit.
             exits = self._exit[symbol].get(owner)
-            steps = np.flatnonzero(held if exits is None else held | exits)
+            if exits is None and owner in self._strategies and not self.exits_held[owner]:
+                # An exit rule that cannot say where it acts is asked at every bar it could.
+                exits = self._decidable_mask(symbol)
+            steps = np.flatnonzero(held if exits is None else held | exits).tolist()
             self._held_by[key] = steps
         return steps
+
+    def _decidable_mask(self, symbol: str) -> Mask:
+        mask = np.zeros(self.steps, dtype=np.bool_)
+        mask[self._decidable[symbol]] = True
+        return mask
 
 
 def _watch(strategy: Strategy, series: SymbolSeries) -> Watch:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from krakenops.trader.strategies.base import (
+    Ahead,
+    Holding,
     Signal,
     SignalKind,
     Step,
@@ -21,7 +23,9 @@ from krakenops.trader.strategies.trend import TrendFollower
 
 __all__ = [
     "MAX_ACTIVE",
+    "Ahead",
     "DefensiveHedge",
+    "Holding",
     "MeanReversion",
     "RecoveryReEntry",
     "Selection",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,8 @@ __all__ = [
     "Step",
     "Strategy",
     "SymbolView",
+    "Ahead",
+    "Holding",
     "Watch",
     "Watchful",
     "nowhere",
@@ -126,6 +128,38 @@ class Watchful(Protocol):
 
     def watch(self, features: npt.NDArray[np.float64], close: npt.NDArray[np.float64]) -> Watch:
         """Masks over one symbol's bars; `features` has a row per bar in FEATURE_NAMES order."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Ahead:
+    """A held symbol's next bars at which exit rules run, as each would see them one by one."""
+
+    features: npt.NDArray[np.float64]  # a row per bar, in FEATURE_NAMES order
+    close: npt.NDArray[np.float64]
+    time: npt.NDArray[np.int64]  # each bar's close, Unix seconds (SymbolView.time)
+    peak: npt.NDArray[np.float64]  # the position's peak_price once marked at each bar
+
+    def __len__(self) -> int:
+        return int(self.close.shape[0])
+
+    def first(self, fires: Mask) -> int:
+        """The first bar where `fires` holds; len(self) if none."""
+        hits = np.flatnonzero(fires)
+        return int(hits[0]) if hits.shape[0] else len(self)
+
+
+@runtime_checkable
+class Holding(Protocol):
+    """A strategy whose exit rule a replay can read ahead for one position."""
+
+    def exit_ahead(self, position: Position, ahead: Ahead) -> int:
+        """The first bar of `ahead` at which exit() might act on `position`, left alone until
+        then; len(ahead) if none."""
+        ...
+
+    def catch_up(self, position: Position, ahead: Ahead, bars: int) -> None:
+        """Do to `position` what exit() would have done at the first `bars` bars of `ahead`."""
         ...
 
 

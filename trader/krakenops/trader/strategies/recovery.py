@@ -19,6 +19,7 @@ from krakenops.trader.strategies.base import (
     Signal,
     SignalKind,
     Step,
+    Ahead,
     SymbolView,
     Watch,
     nowhere,
@@ -73,6 +74,20 @@ class RecoveryReEntry:
             (features[:, RET_72] <= s.max_ret_72) & (features[:, RET_1] > s.min_ret_1) & settling
         )
         return Watch(enter, nowhere(close), None)
+
+    def exit_ahead(self, position: Position, ahead: Ahead) -> int:
+        s = self.settings
+        target = position.entry_price * (1.0 + s.target_ranges * ahead.features[:, RANGE_24])
+        held = (ahead.time - position.opened_at) / 3600.0
+        return ahead.first(
+            (ahead.close <= position.stop_price)
+            | (ahead.close >= target)
+            | ((held >= s.min_hours_for_trend_exit) & (ahead.features[:, TREND] < 0))
+            | (held >= s.max_hours)
+        )
+
+    def catch_up(self, position: Position, ahead: Ahead, bars: int) -> None:
+        """Its exit rule changes nothing until it fires."""
 
     def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
         s = self.settings

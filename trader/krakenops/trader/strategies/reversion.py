@@ -17,6 +17,7 @@ from krakenops.trader.strategies.base import (
     Signal,
     SignalKind,
     Step,
+    Ahead,
     SymbolView,
     Watch,
     nowhere,
@@ -62,6 +63,18 @@ class MeanReversion:
         calm = (vol_168 > 0) & (features[:, VOL_24] <= s.max_vol_ratio * vol_168)
         enter = calm & (features[:, ZSCORE_48] <= s.entry_zscore)
         return Watch(enter, nowhere(close), None)
+
+    def exit_ahead(self, position: Position, ahead: Ahead) -> int:
+        s = self.settings
+        hours = (ahead.time - position.opened_at) / 3600.0
+        return ahead.first(
+            (ahead.close <= position.stop_price)
+            | (ahead.features[:, ZSCORE_48] >= s.exit_zscore)
+            | (hours >= s.max_hours)
+        )
+
+    def catch_up(self, position: Position, ahead: Ahead, bars: int) -> None:
+        """Its exit rule changes nothing until it fires."""
 
     def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
         s = self.settings

@@ -18,6 +18,7 @@ from krakenops.trader.strategies.base import (
     Signal,
     SignalKind,
     Step,
+    Ahead,
     SymbolView,
     Watch,
     nowhere,
@@ -84,8 +85,21 @@ class VolatilitySwing:
         factor = 1.0 - s.reentry_ranges * features[:, RANGE_24]
         reentry = (close <= recent_high * factor) | (factor < 0)
         enter = (features[:, TREND] > s.min_trend) & (dip | reentry)
-        # Stops and targets are the position's own: every held bar is checked.
         return Watch(enter, nowhere(close), None)
+
+    def exit_ahead(self, position: Position, ahead: Ahead) -> int:
+        s = self.settings
+        target = position.entry_price * (1.0 + s.target_ranges * ahead.features[:, RANGE_24])
+        hours = (ahead.time - position.opened_at) / 3600.0
+        return ahead.first(
+            (ahead.close <= position.stop_price)
+            | (ahead.close >= target)
+            | (ahead.features[:, ZSCORE_48] >= s.exit_zscore)
+            | (hours >= s.max_hours)
+        )
+
+    def catch_up(self, position: Position, ahead: Ahead, bars: int) -> None:
+        """Its exit rule changes nothing until it fires."""
 
     def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
         s = self.settings

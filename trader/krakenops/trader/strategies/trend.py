@@ -17,6 +17,7 @@ from krakenops.trader.strategies.base import (
     Signal,
     SignalKind,
     Step,
+    Ahead,
     SymbolView,
     Watch,
     nowhere,
@@ -70,8 +71,26 @@ class TrendFollower:
             & (features[:, RET_72] >= s.min_ret_72)
             & (features[:, ZSCORE_48] <= s.max_zscore)
         )
-        # The trailing stop moves on every bar a position is held: none of those may be skipped.
         return Watch(enter, nowhere(close), None)
+
+    def exit_ahead(self, position: Position, ahead: Ahead) -> int:
+        s = self.settings
+        stop = self._stops(position, ahead)
+        hours = (ahead.time - position.opened_at) / 3600.0
+        return ahead.first(
+            (ahead.close <= stop)
+            | (ahead.features[:, TREND] < s.exit_trend)
+            | (hours >= s.max_hours)
+        )
+
+    def catch_up(self, position: Position, ahead: Ahead, bars: int) -> None:
+        if bars:
+            position.stop_price = float(self._stops(position, ahead)[bars - 1])
+
+    def _stops(self, position: Position, ahead: Ahead) -> npt.NDArray[np.float64]:
+        """The trailing stop after each bar of `ahead`, as exit() raises it bar by bar."""
+        trailing = ahead.peak * (1.0 - self.settings.stop_ranges * ahead.features[:, RANGE_24])
+        return np.maximum.accumulate(np.maximum(trailing, position.stop_price))
 
     def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
         s = self.settings
