@@ -10,7 +10,14 @@ import numpy.typing as npt
 
 from krakenops.trader.portfolio import Position
 from krakenops.trader.regime import Regime
-from krakenops.trader.strategies import Ahead, Holding, Strategy, StrategySelector, Watch
+from krakenops.trader.strategies import (
+    Ahead,
+    Holding,
+    Strategy,
+    StrategySelector,
+    Watch,
+    Watchful,
+)
 from krakenops.trader.timeline import SymbolSeries, Timeline
 
 __all__ = ["Wakeups"]
@@ -138,12 +145,10 @@ class Wakeups:
 
 
 def _watch(strategy: Strategy, series: SymbolSeries) -> Watch:
-    watch = getattr(strategy, "watch", None)
-    if watch is None:
-        every = np.ones(len(series.bars), dtype=np.bool_)
-        return Watch(every, every, None)
-    found: Watch = watch(series.features, series.bars.close)
-    return found
+    if isinstance(strategy, Watchful):
+        return strategy.watch(series.features, series.bars.close)
+    every = np.ones(len(series.bars), dtype=np.bool_)
+    return Watch(every, every, None)
 
 
 def _on_steps(series: SymbolSeries, per_bar: Mask, steps: int) -> Mask:

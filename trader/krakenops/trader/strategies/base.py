@@ -123,6 +123,7 @@ class Watch:
     exit: Mask | None  # exit() may signal on, or change, a position it owns; None: any bar may
 
 
+@runtime_checkable
 class Watchful(Protocol):
     """A strategy that can say ahead of a replay where it might act; others are asked every bar."""
 

@@ -1,0 +1,137 @@
+"""Exit rules read ahead agree with the same rules asked bar by bar, and watches cover every signal."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from krakenops.core.features import WARMUP_BARS, batch_features
+from krakenops.core.marketdata import Bars, load_symbol
+from krakenops.trader.portfolio import Portfolio, Position
+from krakenops.trader.regime import Regime
+from krakenops.trader.strategies import (
+    Ahead,
+    Holding,
+    Step,
+    SymbolView,
+    Watchful,
+    default_strategies,
+)
+
+HOLDERS = [name for name, rules in default_strategies().items() if isinstance(rules, Holding)]
+
+
+@pytest.fixture(scope="module")
+def eth() -> tuple[Bars, np.ndarray]:
+    bars = load_symbol("ETH")
+    return bars, batch_features(bars)
+
+
+def bar_by_bar(rules: Holding, position: Position, ahead: Ahead) -> int:
+    """Ask exit() at each bar, marking the peak as the book would; the first bar it fires."""
+    for i in range(len(ahead)):
+        position.peak_price = float(ahead.peak[i])
+        market = SymbolView(
+            position.symbol,
+            int(ahead.time[i]),
+            float(ahead.close[i]),
+            tuple(ahead.features[i].tolist()),
+            True,
+        )
+        step = Step(market.time, Regime.NEUTRAL, False, {}, Portfolio(0.0))
+        if rules.exit(position, market, step) is not None:  # type: ignore[attr-defined]
+            return i
+    return len(ahead)
+
+
+def test_every_exit_rule_of_the_six_strategies_that_holds_positions_reads_ahead():
+    assert sorted(HOLDERS) == [
+        "mean_reversion",
+        "recovery_reentry",
+        "trend_follower",
+        "volatility_swing",
+    ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    name=st.sampled_from(HOLDERS),
+    start=st.integers(WARMUP_BARS, 15_000),
+    bars_ahead=st.integers(1, 400),
+    stop_ranges=st.floats(0.0, 12.0),
+    target=st.floats(-0.05, 0.05),
+    held_hours=st.integers(0, 600),
+)
+def test_reading_ahead_finds_the_bar_asking_bar_by_bar_finds(
+    eth: tuple[Bars, np.ndarray],
+    name: str,
+    start: int,
+    bars_ahead: int,
+    stop_ranges: float,
+    target: float,
+    held_hours: int,
+):
+    bars, features = eth
+    rows = slice(start, start + bars_ahead)
+    close = bars.close[rows]
+    entry = float(bars.close[start - 1]) * (1 + target)
+    range_24 = float(features[start - 1, 6])
+    position = Position(
+        "ETH",
+        name,
+        1.0,
+        entry,
+        entry * (1 - stop_ranges * range_24),
+        int(bars.time[start - 1]) + 3600 - held_hours * 3600,
+        entry,
+        entry,
+        entry,
+    )
+    ahead = Ahead(
+        features[rows],
+        close,
+        bars.time[rows] + 3600,
+        np.maximum(np.maximum.accumulate(close), position.peak_price),
+    )
+    rules = default_strategies()[name]
+    assert isinstance(rules, Holding)
+    asked = copy.deepcopy(position)
+    fires = bar_by_bar(copy.deepcopy(rules), asked, ahead)  # type: ignore[arg-type]
+    assert rules.exit_ahead(position, ahead) == fires
+    # What the rule did to the position at the bars before it fired, it does in one go.
+    caught_up = copy.deepcopy(position)
+    rules.catch_up(caught_up, ahead, fires)
+    before = copy.deepcopy(position)
+    bar_by_bar(copy.deepcopy(rules), before, Ahead(*(a[:fires] for a in vars_of(ahead))))
+    assert caught_up.stop_price == before.stop_price
+
+
+def vars_of(ahead: Ahead) -> tuple[np.ndarray, ...]:
+    return (ahead.features, ahead.close, ahead.time, ahead.peak)
+
+
+def test_entry_watches_cover_every_bar_at_which_a_flat_book_gets_a_signal(
+    eth: tuple[Bars, np.ndarray],
+):
+    bars, features = eth
+    for name, rules in default_strategies().items():
+        assert isinstance(rules, Watchful)
+        watch = rules.watch(features, bars.close)
+        signalled = 0
+        for row in range(WARMUP_BARS, len(bars)):
+            market = SymbolView(
+                "ETH",
+                int(bars.time[row]) + 3600,
+                float(bars.close[row]),
+                tuple(features[row].tolist()),
+                True,
+            )
+            step = Step(market.time, Regime.NEUTRAL, True, {"ETH": market}, Portfolio(10_000.0))
+            if rules.entries(step):
+                signalled += 1
+                assert watch.enter[row], (name, row)
+        assert signalled or name in {"defensive_hedge", "stable_allocator"}
