@@ -17,7 +17,7 @@ from krakenops.trader.commands import WARMUP, replay_feed
 from krakenops.trader.journal import venue_state_path
 from krakenops.trader.loop import TradingLoop, reconcile
 from krakenops.trader.metrics import TraderMetrics
-from krakenops.trader.portfolio import ClosedTrade, Portfolio, Position
+from krakenops.trader.portfolio import UNOWNED, ClosedTrade, Portfolio, Position
 from krakenops.trader.venues import paper_venue
 
 START = datetime(2022, 5, 1, tzinfo=UTC)
@@ -187,6 +187,38 @@ def test_reconcile_makes_the_book_agree_with_the_venue():
         and book.positions["ETH"].quantity == 0.5
         and "BTC" not in book.positions
     )
+
+
+def test_reconcile_books_a_holding_the_venue_has_and_the_book_lacks():
+    book = Portfolio(1000.0, marks={"ETH": 2000.0})
+    changes = reconcile(book, {"USD": 1000.0, "ETH": 0.5, "DOGE": 9.0}, ("BTC", "ETH"), now=7200)
+    assert changes == ["ETH 0 -> 0.5 (held at the venue; no rule owns it)"]
+    found = book.positions["ETH"]
+    assert (found.strategy, found.quantity, found.entry_price, found.opened_at) == (
+        UNOWNED,
+        0.5,
+        2000.0,
+        7200,
+    )
+    assert book.equity() == pytest.approx(2000.0)
+
+
+def test_a_buy_filled_while_the_trader_was_down_is_booked_then_sold(
+    paper_config: EnvironmentConfig,
+):
+    clock = ManualClock(START)
+    store = ArtifactStore(paper_config.spec.artifacts, paper_config.env_id)
+    venue = paper_venue(paper_config, clock, venue_state_path(store))
+    # The venue filled a buy whose fill the book never saw: the trader died in between.
+    venue.client.submit_market_order("ETH", 0.5, "buy", 2800.0)
+    feed, _ = replay_feed(paper_config, START, START + timedelta(hours=3))
+    loop = TradingLoop(paper_config, clock, feed, venue, store, interval_seconds=BAR_SECONDS)
+    assert loop.portfolio.positions["ETH"].strategy == UNOWNED
+    loop.run(START + timedelta(hours=3))
+    assert "ETH" not in loop.portfolio.positions
+    assert venue.client.balances().get("ETH", 0.0) == pytest.approx(0.0, abs=1e-12)
+    sold = [t for t in trades(loop) if t["symbol"] == "ETH"]
+    assert [t["side"] for t in sold] == ["sell"]
 
 
 def test_metrics_registry_is_per_loop():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time as _time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from krakenops.core.artifacts import ArtifactStore
@@ -20,7 +20,7 @@ from krakenops.trader.journal import Journal
 from krakenops.trader.metrics import TraderMetrics
 from krakenops.trader.modelwatch import ModelWatch
 from krakenops.trader.pipeline import DecisionPipeline
-from krakenops.trader.portfolio import Portfolio
+from krakenops.trader.portfolio import UNOWNED, Portfolio, Position
 from krakenops.trader.risk import RiskManager
 from krakenops.trader.venues import Venue
 
@@ -29,8 +29,14 @@ __all__ = ["TradingLoop", "reconcile"]
 log = logging.getLogger(__name__)
 
 
-def reconcile(portfolio: Portfolio, balances: dict[str, float]) -> list[str]:
-    """Make the book agree with the venue, which holds the money; return what had to change."""
+def reconcile(
+    portfolio: Portfolio, balances: dict[str, float], symbols: Iterable[str] = (), now: int = 0
+) -> list[str]:
+    """Make the book agree with the venue, which holds the money; return what had to change.
+
+    A holding of one of `symbols` that the book lacks (a buy filled while the trader was down)
+    is booked without an owner, at its last mark: the pipeline sells what no rule manages.
+    """
     changes: list[str] = []
     cash = balances.get("USD", 0.0)
     if abs(cash - portfolio.cash_usd) > 0.01:
@@ -44,6 +50,16 @@ def reconcile(portfolio: Portfolio, balances: dict[str, float]) -> list[str]:
         elif abs(held - position.quantity) > 1e-9 * max(1.0, held):
             changes.append(f"{symbol} {position.quantity:g} -> {held:g}")
             position.quantity = held
+    for symbol in symbols:
+        held = balances.get(symbol, 0.0)
+        if symbol in portfolio.positions or held <= 0:
+            continue
+        price = portfolio.marks.get(symbol, 0.0)
+        cost = held * price
+        portfolio.positions[symbol] = Position(
+            symbol, UNOWNED, held, price, 0.0, now, price, cost, cost
+        )
+        changes.append(f"{symbol} 0 -> {held:g} (held at the venue; no rule owns it)")
     return changes
 
 
@@ -80,7 +96,9 @@ class TradingLoop:
         self.rejections: dict[str, int] = {}
         balances = venue.client.balances()
         portfolio = self.journal.load_positions() or Portfolio(balances.get("USD", 0.0))
-        changes = reconcile(portfolio, balances)
+        changes = reconcile(
+            portfolio, balances, spec.universe.symbols, int(clock.now().timestamp())
+        )
         if changes:
             event(
                 log,

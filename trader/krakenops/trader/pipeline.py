@@ -202,10 +202,17 @@ class DecisionPipeline:
     def _exits(self, step: Step, decision: Decision) -> None:
         for symbol, position in list(self.portfolio.positions.items()):
             market = step.markets.get(symbol)
-            owner = self.strategies.get(position.strategy)
-            if market is None or owner is None:
+            if market is None:
                 continue
-            signal = owner.exit(position, market, step)
+            owner = self.strategies.get(position.strategy)
+            if owner is None:
+                # No rule opened it (a fill found at the venue after a restart, or a strategy
+                # since retired): none would ever close it, so it is sold now.
+                signal: Signal | None = Signal(
+                    position.strategy, symbol, SignalKind.EXIT, reason="no rule owns it"
+                )
+            else:
+                signal = owner.exit(position, market, step)
             if signal is not None:
                 self._reduce(step, signal, decision)
 

@@ -8,9 +8,10 @@ from typing import Any
 
 from krakenops.trader.orders import Fill, Side
 
-__all__ = ["ClosedTrade", "Portfolio", "Position"]
+__all__ = ["UNOWNED", "ClosedTrade", "Portfolio", "Position"]
 
 _DUST = 1e-12
+UNOWNED = ""  # the owner of a holding no rule of this trader opened (found at the venue)
 
 
 @dataclass(slots=True)
@@ -147,7 +148,8 @@ class Portfolio:
             position.opened_at,
             when,
             position.realized_usd,
-            position.realized_usd / position.paid_usd,
+            # A holding found at the venue may have no known cost to measure a return against.
+            position.realized_usd / position.paid_usd if position.paid_usd > 0 else 0.0,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -131,8 +131,9 @@ class Wakeups:
         if steps is None:
             held = self._held[symbol]
             exits = self._exit[symbol].get(owner)
-            if exits is None and owner in self._strategies and not self.exits_held[owner]:
-                # An exit rule that cannot say where it acts is asked at every bar it could.
+            if exits is None and not self.exits_held.get(owner, False):
+                # An exit rule that cannot say where it acts is asked at every bar it could; a
+                # position no rule owns is sold at the first.
                 exits = self._decidable_mask(symbol)
             steps = np.flatnonzero(held if exits is None else held | exits).tolist()
             self._held_by[key] = steps
