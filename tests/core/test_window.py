@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, time, timedelta
 
+import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from krakenops.core.window import DowntimeWindow, WindowPhase, parse_hhmm
@@ -103,3 +105,64 @@ def test_phase_holds_until_next_transition_and_flips_there(start: int, end: int,
     assert window.status(just_before).phase is status.phase
     assert window.status(status.next_transition).phase is not status.phase
     assert status.window_end - status.window_start == window.length
+
+
+def test_the_trading_mask_of_the_drained_default_window():
+    window = DowntimeWindow.parse("03:00", "05:00", drain_seconds=300)
+    instants = [at(f"2026-02-05T{hhmmss}") for hhmmss in ("02:54:59", "02:55:00", "03:00:00")]
+    instants += [at("2026-02-05T04:59:59"), at("2026-02-05T05:00:00")]
+    mask = window.trading_mask(np.array([int(t.timestamp()) for t in instants], dtype=np.int64))
+    assert mask.tolist() == [True, False, False, False, True]
+    assert window.trading_mask(np.zeros(0, dtype=np.int64)).shape == (0,)
+
+
+DAY_MICROSECONDS = 24 * 3600 * 1_000_000
+
+
+@st.composite
+def drained_windows(draw: st.DrawFn) -> DowntimeWindow:
+    """Any window, with a drain from none up to the longest the trading day allows, whole
+    seconds or not."""
+    start, end = draw(minutes), draw(minutes)
+    if start == end:
+        end = (start + 1) % (24 * 60)
+    gap = DAY_MICROSECONDS - ((end - start) % (24 * 60)) * 60 * 1_000_000  # the trading day
+    drain = draw(
+        st.one_of(
+            st.just(0),
+            st.integers(0, gap // 1_000_000 - 1).map(lambda s: s * 1_000_000),
+            st.integers(0, gap - 1),
+            st.integers(1, gap // 1_000_000 - 1).flatmap(  # a microsecond off whole seconds
+                lambda s: st.sampled_from([s * 1_000_000 - 1, s * 1_000_000 + 1])
+            ),
+            st.just(gap - 1),
+        )
+    )
+    window = window_of(start, end)
+    return DowntimeWindow(window.start, window.end, timedelta(microseconds=drain))
+
+
+@st.composite
+def instants_near(draw: st.DrawFn, window: DowntimeWindow) -> list[int]:
+    """Unix seconds: anywhere in 2020-2030, and at and around the window's edges on some day."""
+    seconds = st.integers(
+        int(at("2020-01-01T00:00").timestamp()), int(at("2030-01-01T00:00").timestamp())
+    )
+    anywhere = draw(st.lists(seconds, max_size=20))
+    day = draw(seconds) // 86_400 * 86_400
+    opens = day + window.start.hour * 3600 + window.start.minute * 60
+    closes = opens + int(window.length.total_seconds())
+    drain_from = opens - window.drain.total_seconds()
+    edges = [opens, closes, math.floor(drain_from), math.ceil(drain_from)]
+    near = [e + d for e in edges for d in (-86_400, -1, 0, 1, 86_400)]
+    return anywhere + near
+
+
+@settings(max_examples=500)
+@given(st.data())
+def test_the_trading_mask_is_the_status_of_every_instant(data: st.DataObject):
+    window = data.draw(drained_windows())
+    instants = data.draw(instants_near(window))
+    mask = window.trading_mask(np.array(instants, dtype=np.int64))
+    expected = [window.status(datetime.fromtimestamp(t, UTC)).accepts_orders for t in instants]
+    assert mask.tolist() == expected

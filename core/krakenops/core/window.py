@@ -7,12 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 
+import numpy as np
+import numpy.typing as npt
+
 from krakenops.core.clock import utc
 
 __all__ = ["DowntimeWindow", "WindowPhase", "WindowStatus", "parse_hhmm"]
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _DAY = timedelta(days=1)
+_DAY_SECONDS = 24 * 3600
+_SECOND = timedelta(seconds=1)
 
 
 def parse_hhmm(text: str) -> time:
@@ -105,6 +110,21 @@ class DowntimeWindow:
         if self.drain and t >= drain_from:
             return WindowStatus(WindowPhase.TRANSITION, opens, closes, opens)
         return WindowStatus(WindowPhase.TRADING, opens, closes, drain_from if self.drain else opens)
+
+    def trading_mask(self, instants: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Whether each instant (Unix seconds, UTC) accepts orders: neither downtime nor drain.
+
+        Equal to `status(datetime.fromtimestamp(t, UTC)).accepts_orders` for every t, in
+        integer arithmetic on seconds of day: an instant is in the window when it lies less than
+        the window's length past the start, and in the drain when the next start is at most
+        `drain` away, that is at most its whole seconds away (the instants are whole seconds).
+        """
+        start = _minutes(self.start) * 60
+        length = self.length // _SECOND
+        drain = self.drain // _SECOND
+        since_start = (np.asarray(instants, dtype=np.int64) - start) % _DAY_SECONDS
+        to_start = _DAY_SECONDS - since_start  # to the next start, outside the window
+        return (since_start >= length) & (to_start > drain)
 
     def time_left(self, instant: datetime) -> timedelta:
         """Time until the current window closes; zero outside downtime."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -13,7 +15,19 @@ import numpy.typing as npt
 from krakenops.core.features import FEATURE_NAMES
 from krakenops.core.jsonlog import event
 
-__all__ = ["MarketState", "Regime", "RegimeEngine", "RegimeSettings", "market_state"]
+__all__ = [
+    "MarketState",
+    "MarketStates",
+    "Regime",
+    "RegimeEngine",
+    "RegimePath",
+    "RegimeSettings",
+    "classify_states",
+    "holds_states",
+    "market_state",
+    "market_states",
+    "regime_path",
+]
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +36,9 @@ _RET_72 = FEATURE_NAMES.index("ret_72")
 _VOL_24 = FEATURE_NAMES.index("vol_24")
 _VOL_168 = FEATURE_NAMES.index("vol_168")
 _TREND = FEATURE_NAMES.index("trend")
+
+F64 = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
 
 
 class Regime(StrEnum):
@@ -56,6 +73,70 @@ def market_state(vectors: Sequence[Sequence[float] | npt.NDArray[np.float64]]) -
 
 
 @dataclass(frozen=True)
+class MarketStates:
+    """One market-wide reading per replay step, as arrays; `read` is False where no warm symbol had a bar."""
+
+    ret_24: F64
+    ret_72: F64
+    trend: F64
+    vol_ratio: F64
+    read: Mask  # where False, the four readings are NaN
+
+    def __len__(self) -> int:
+        return int(self.read.shape[0])
+
+    def at(self, step: int) -> MarketState | None:
+        """The reading of one step as `market_state` returns it, or None without one."""
+        if not self.read[step]:
+            return None
+        return MarketState(
+            float(self.ret_24[step]),
+            float(self.ret_72[step]),
+            float(self.trend[step]),
+            float(self.vol_ratio[step]),
+        )
+
+
+def market_states(features: Sequence[F64], present: Sequence[Mask]) -> MarketStates:
+    """Vectorised market_state: features[k] is a (T, 9) array of symbol k's features aligned on the T steps
+    (rows where present[k] is False are ignored); present[k] marks steps where symbol k has a warm bar.
+
+    Equal to `market_state` of the present symbols' rows bit for bit: each step's sums run over
+    its present symbols in the same order from 0.0 (an absent symbol adds nothing) and are
+    divided by the count of present symbols.
+    """
+    if len(features) != len(present):
+        raise ValueError(f"{len(features)} feature arrays but {len(present)} presence masks")
+    if not features:
+        raise ValueError("no symbol to read the market from")
+    steps = present[0].shape[0]
+    ret_24, ret_72, trend, ratio = (np.zeros(steps) for _ in range(4))
+    count = np.zeros(steps, dtype=np.int64)
+    with np.errstate(all="ignore"):  # overflow gives inf, as in market_state's float arithmetic
+        for k, (table, here) in enumerate(zip(features, present, strict=True)):
+            if table.shape != (steps, len(FEATURE_NAMES)) or here.shape != (steps,):
+                raise ValueError(
+                    f"symbol {k}: features {table.shape} and presence {here.shape} do not"
+                    f" match {steps} steps of {len(FEATURE_NAMES)} features"
+                )
+            np.add(ret_24, table[:, _RET_24], out=ret_24, where=here)
+            np.add(ret_72, table[:, _RET_72], out=ret_72, where=here)
+            np.add(trend, table[:, _TREND], out=trend, where=here)
+            vol_168 = table[:, _VOL_168]
+            own = np.ones(steps)  # no long-term volatility reads as a ratio of 1
+            np.divide(table[:, _VOL_24], vol_168, out=own, where=vol_168 > 0)
+            np.add(ratio, own, out=ratio, where=here)
+            count += here
+        read = count > 0
+        n = count.astype(np.float64)
+        averages = [
+            np.divide(total, n, out=np.full(steps, np.nan), where=read)
+            for total in (ret_24, ret_72, trend, ratio)
+        ]
+    return MarketStates(averages[0], averages[1], averages[2], averages[3], read)
+
+
+@dataclass(frozen=True)
 class RegimeSettings:
     """Thresholds on market-wide features; log returns and fractions, hourly bars."""
 
@@ -75,6 +156,32 @@ class RegimeSettings:
     panic_confirm_bars: int = 1
     # How long after a panic a return to NEUTRAL counts as a recovery (Recovery Re-Entry's cue).
     recovery_bars: int = 72
+
+    # The hold bands, derived from the entry thresholds in this one place (and once: the engine
+    # reads them every bar): the engine's `holds` and the vectorised `holds_states` both read them.
+    @cached_property
+    def hold_panic_ret_24(self) -> float:
+        return self.panic_ret_24_hot * self.hold
+
+    @cached_property
+    def hold_risk_off_trend(self) -> float:
+        return self.risk_off_trend * self.hold
+
+    @cached_property
+    def hold_risk_off_ret_72(self) -> float:
+        return self.risk_off_ret_72 * self.hold
+
+    @cached_property
+    def hold_risk_on_trend(self) -> float:
+        return self.risk_on_trend * self.hold
+
+    @cached_property
+    def hold_risk_on_ret_72(self) -> float:
+        return self.risk_on_ret_72 * self.hold
+
+    def needed(self, reading: Regime) -> int:
+        """Bars a new reading must persist before the regime changes to it."""
+        return self.panic_confirm_bars if reading is Regime.PANIC else self.confirm_bars
 
 
 class RegimeEngine:
@@ -114,13 +221,13 @@ class RegimeEngine:
 
     def holds(self, state: MarketState) -> bool:
         """Whether the current regime's wider band still contains this reading."""
-        s, h = self.settings, self.settings.hold
+        s = self.settings
         if self.regime is Regime.PANIC:
-            return state.ret_24 <= s.panic_ret_24_hot * h
+            return state.ret_24 <= s.hold_panic_ret_24
         if self.regime is Regime.RISK_OFF:
-            return state.trend <= s.risk_off_trend * h or state.ret_72 <= s.risk_off_ret_72 * h
+            return state.trend <= s.hold_risk_off_trend or state.ret_72 <= s.hold_risk_off_ret_72
         if self.regime is Regime.RISK_ON:
-            return state.trend >= s.risk_on_trend * h and state.ret_72 >= s.risk_on_ret_72 * h
+            return state.trend >= s.hold_risk_on_trend and state.ret_72 >= s.hold_risk_on_ret_72
         return False
 
     def update(self, state: MarketState) -> Regime:
@@ -138,12 +245,7 @@ class RegimeEngine:
             self._candidate_bars += 1
         else:
             self._candidate, self._candidate_bars = reading, 1
-        needed = (
-            self.settings.panic_confirm_bars
-            if reading is Regime.PANIC
-            else self.settings.confirm_bars
-        )
-        if self._candidate_bars >= needed:
+        if self._candidate_bars >= self.settings.needed(reading):
             self._change(reading, state)
         return self.regime
 
@@ -167,3 +269,134 @@ class RegimeEngine:
             trend=round(state.trend, 5),
             vol_ratio=round(state.vol_ratio, 3),
         )
+
+
+# The vectorised engine numbers the regimes; _BY_CODE names them back.
+_BY_CODE = (Regime.NEUTRAL, Regime.RISK_ON, Regime.RISK_OFF, Regime.PANIC)
+_NEUTRAL, _RISK_ON, _RISK_OFF, _PANIC = range(len(_BY_CODE))
+
+
+def classify_states(states: MarketStates, settings: RegimeSettings) -> npt.NDArray[np.int8]:
+    """RegimeEngine.classify of every step, as regime codes (see _BY_CODE)."""
+    s = settings
+    ret_24, ret_72, trend = states.ret_24, states.ret_72, states.trend
+    panic = (ret_24 <= s.panic_ret_24) | (
+        (ret_24 <= s.panic_ret_24_hot) & (states.vol_ratio >= s.panic_vol_ratio)
+    )
+    risk_off = (trend <= s.risk_off_trend) | (ret_72 <= s.risk_off_ret_72)
+    risk_on = (trend >= s.risk_on_trend) & (ret_72 >= s.risk_on_ret_72)
+    codes = np.full(len(states), _NEUTRAL, dtype=np.int8)
+    # Lowest precedence first: each later assignment overrides, as classify's early returns do.
+    codes[risk_on] = _RISK_ON
+    codes[risk_off] = _RISK_OFF
+    codes[panic] = _PANIC
+    return codes
+
+
+def holds_states(states: MarketStates, settings: RegimeSettings) -> dict[Regime, Mask]:
+    """RegimeEngine.holds of every step, for each regime the engine could be in."""
+    s = settings
+    ret_24, ret_72, trend = states.ret_24, states.ret_72, states.trend
+    return {
+        Regime.NEUTRAL: np.zeros(len(states), dtype=np.bool_),
+        Regime.RISK_ON: (trend >= s.hold_risk_on_trend) & (ret_72 >= s.hold_risk_on_ret_72),
+        Regime.RISK_OFF: (trend <= s.hold_risk_off_trend) | (ret_72 <= s.hold_risk_off_ret_72),
+        Regime.PANIC: ret_24 <= s.hold_panic_ret_24,
+    }
+
+
+@dataclass(frozen=True)
+class RegimePath:
+    """The regime engine's outputs after every step of a replay."""
+
+    # The regime after each step's update (unchanged at steps without a reading).
+    regimes: list[Regime]
+    recovering: list[bool]  # RegimeEngine.recovering after each step
+    changes: int
+
+
+def _triggers(
+    code: int, reading: npt.NDArray[np.int8], needed: list[int]
+) -> tuple[list[int], list[int]]:
+    """Where an engine that had sat in regime `code` all along would change, and to what.
+
+    `reading` is that engine's effective reading at each update; it changes at the update where
+    a run of equal readings other than `code` reaches its confirmation length.
+    """
+    updates = reading.shape[0]
+    if not updates:
+        return [], []
+    starts = np.concatenate(([0], np.flatnonzero(reading[1:] != reading[:-1]) + 1))
+    values = reading[starts]
+    need = np.array(needed, dtype=np.intp)[values]
+    fires = (values != code) & (np.diff(starts, append=updates) >= need)
+    return (starts[fires] + need[fires] - 1).tolist(), values[fires].tolist()
+
+
+def regime_path(states: MarketStates, settings: RegimeSettings | None = None) -> RegimePath:
+    """What a fresh RegimeEngine reports after each step, computed in one pass.
+
+    Equal to calling `RegimeEngine(settings).update` at every step with a reading (and not at
+    the others), without logging the changes. While the engine sits in a regime, its effective
+    reading at each update depends on that update alone (the classification, or the regime
+    itself where the regime's hold band contains the reading), and its confirmation counter is
+    the length of the run of equal effective readings since the regime began. Those runs can be
+    cut once for each of the four regimes, whatever the path: a change to regime R happens at
+    an update that classifies as R, and at which R's own effective reading is R, so a run under
+    R never reaches back past the update that entered R. The next change is then the first
+    trigger of the current regime after it began, and the loop below turns once per change.
+    """
+    s = settings or RegimeSettings()
+    total = len(states)
+    kept = np.flatnonzero(states.read)
+    readings = MarketStates(
+        states.ret_24[kept],
+        states.ret_72[kept],
+        states.trend[kept],
+        states.vol_ratio[kept],
+        states.read[kept],
+    )
+    updates = len(readings)  # the steps with a reading: the engine's updates
+    classified = classify_states(readings, s)
+    panic = classified == _PANIC
+    # A reading's confirmation length, by code; a length below one is met by the first bar.
+    needed = [max(s.needed(regime), 1) for regime in _BY_CODE]
+    holds = holds_states(readings, s)
+    triggers = [
+        _triggers(code, np.where(holds[regime] & ~panic, np.int8(code), classified), needed)
+        for code, regime in enumerate(_BY_CODE)
+    ]
+
+    # The changes: at which update, to which regime, and the last exit from PANIC by then.
+    changed_at: list[int] = []
+    regimes_from: list[int] = [_NEUTRAL]  # the regime of each segment between changes
+    exits: list[int] = [-1]  # the last update that left PANIC, per segment; -1 for none yet
+    current, first, exited = _NEUTRAL, 0, -1
+    while True:
+        at_updates, to_regimes = triggers[current]
+        k = bisect_left(at_updates, first)
+        if k == len(at_updates):
+            break
+        at, new = at_updates[k], to_regimes[k]
+        if current == _PANIC:
+            exited = at
+        changed_at.append(at)
+        regimes_from.append(new)
+        exits.append(exited)
+        current, first = new, at + 1
+
+    # Back from updates to steps: a step without a reading keeps the regime of the one before.
+    # Recovering lasts while NEUTRAL, up to recovery_bars updates after the last panic exit.
+    step_of = np.append(kept, total)  # the step of each update, and the end of the replay
+    ends = step_of[np.array([*changed_at, updates], dtype=np.intp)].tolist()
+    last = np.array(exits, dtype=np.intp)
+    stops = step_of[np.clip(last + s.recovery_bars + 1, 0, updates)].tolist()
+    regimes: list[Regime] = []
+    recovering = [False] * total
+    start = 0
+    for code, exit_, stop, end in zip(regimes_from, exits, stops, ends, strict=True):
+        regimes += [_BY_CODE[code]] * (end - start)
+        if code == _NEUTRAL and exit_ >= 0 and stop > start:
+            recovering[start : min(end, stop)] = [True] * (min(end, stop) - start)
+        start = end
+    return RegimePath(regimes, recovering, len(changed_at))

@@ -1,0 +1,259 @@
+"""A replay's market readings and regimes computed at once equal the per-step code they replace."""
+
+from __future__ import annotations
+
+import logging
+import math
+import struct
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from krakenops.core.features import FEATURE_NAMES, WARMUP_BARS, batch_features
+from krakenops.core.marketdata import default_data_dir, load_symbol
+from krakenops.trader.regime import (
+    MarketStates,
+    Regime,
+    RegimeEngine,
+    RegimePath,
+    RegimeSettings,
+    classify_states,
+    holds_states,
+    market_state,
+    market_states,
+    regime_path,
+)
+
+Reading = tuple[float, float, float, float] | None  # ret_24, ret_72, trend, vol_ratio
+CODES = (Regime.NEUTRAL, Regime.RISK_ON, Regime.RISK_OFF, Regime.PANIC)
+
+
+def states_of(readings: Sequence[Reading]) -> MarketStates:
+    table = np.array([r if r is not None else (math.nan,) * 4 for r in readings]).reshape(-1, 4)
+    read = np.array([r is not None for r in readings], dtype=np.bool_)
+    return MarketStates(*(np.ascontiguousarray(table[:, i]) for i in range(4)), read=read)
+
+
+def step_by_step(states: MarketStates, regime_settings: RegimeSettings | None) -> RegimePath:
+    """The engine the replay used to run: one update per step that has a reading."""
+    engine = RegimeEngine(regime_settings)
+    regimes, recovering = [], []
+    for step in range(len(states)):
+        state = states.at(step)
+        if state is not None:
+            engine.update(state)
+        regimes.append(engine.regime)
+        recovering.append(engine.recovering)
+    return RegimePath(regimes, recovering, engine.changes)
+
+
+def around(*values: float) -> list[float]:
+    """Each value and its neighbouring floats: the readings right at a threshold."""
+    return [
+        x for v in values for x in (math.nextafter(v, -math.inf), v, math.nextafter(v, math.inf))
+    ]
+
+
+small = st.floats(-0.1, 0.1)
+regime_settings = st.one_of(
+    st.just(RegimeSettings()),
+    st.builds(
+        RegimeSettings,
+        hold=st.sampled_from([0.0, 0.4, 0.75, 1.0]),
+        confirm_bars=st.integers(0, 8),
+        panic_confirm_bars=st.integers(0, 3),
+        recovery_bars=st.integers(-1, 100),
+    ),
+    # Thresholds anywhere, even overlapping bands: the order of precedence must agree too.
+    st.builds(
+        RegimeSettings,
+        panic_ret_24=small,
+        panic_ret_24_hot=small,
+        panic_vol_ratio=st.floats(0.5, 2.5),
+        risk_off_trend=small,
+        risk_off_ret_72=small,
+        risk_on_trend=small,
+        risk_on_ret_72=small,
+        hold=st.floats(-0.5, 1.5),
+        confirm_bars=st.integers(1, 8),
+        recovery_bars=st.integers(0, 100),
+    ),
+)
+
+
+@st.composite
+def replays(draw: st.DrawFn) -> tuple[RegimeSettings, list[Reading]]:
+    """Settings, and runs of readings from a small palette: values at and next to every
+    threshold and hold band, crashes, steps without a reading; short and long runs."""
+    s = draw(regime_settings)
+    ret_24 = st.sampled_from(around(s.panic_ret_24, s.panic_ret_24_hot, s.hold_panic_ret_24, 0.0))
+    ret_72 = st.sampled_from(
+        around(
+            s.risk_off_ret_72, s.hold_risk_off_ret_72, s.risk_on_ret_72, s.hold_risk_on_ret_72, 0.0
+        )
+    )
+    trend = st.sampled_from(
+        around(s.risk_off_trend, s.hold_risk_off_trend, s.risk_on_trend, s.hold_risk_on_trend, 0.0)
+    )
+    vol_ratio = st.sampled_from(around(s.panic_vol_ratio, 1.0))
+    reading: st.SearchStrategy[Reading] = st.one_of(
+        st.none(),
+        st.tuples(ret_24, ret_72, trend, vol_ratio),
+        st.tuples(
+            st.floats(-0.12, 0.08), st.floats(-0.12, 0.1), st.floats(-0.01, 0.01), st.floats(0, 3)
+        ),
+    )
+    palette = draw(st.lists(reading, min_size=1, max_size=8))
+    run = st.tuples(st.integers(0, len(palette) - 1), st.integers(1, 8) | st.integers(1, 120))
+    readings: list[Reading] = []
+    for index, length in draw(st.lists(run, max_size=60)):
+        readings += [palette[index]] * length
+    return s, readings
+
+
+@settings(max_examples=300, deadline=None)
+@given(replays())
+def test_the_regime_path_is_what_the_engine_reports_at_every_step(
+    replay: tuple[RegimeSettings, list[Reading]],
+):
+    regime_settings, readings = replay
+    states = states_of(readings)
+    assert regime_path(states, regime_settings) == step_by_step(states, regime_settings)
+
+
+@settings(max_examples=200, deadline=None)
+@given(replays())
+def test_classification_and_hold_bands_agree_reading_by_reading(
+    replay: tuple[RegimeSettings, list[Reading]],
+):
+    regime_settings, readings = replay
+    states = states_of([r for r in readings if r is not None])
+    codes = classify_states(states, regime_settings)
+    holds = holds_states(states, regime_settings)
+    engine = RegimeEngine(regime_settings)
+    for step in range(len(states)):
+        state = states.at(step)
+        assert state is not None
+        assert CODES[codes[step]] is engine.classify(state)
+        for regime in Regime:
+            engine.regime = regime
+            assert bool(holds[regime][step]) is engine.holds(state)
+
+
+def test_a_crash_and_its_recovery_follow_the_engine():
+    crash, quiet, bull = (-0.09, -0.15, -0.02, 2.5), (0.0, 0.0, 0.0, 1.0), (0.02, 0.06, 0.01, 1.0)
+    readings: list[Reading] = [quiet] * 10 + [crash] * 3 + [None] * 5 + [quiet] * 100
+    readings += [bull, None] * 10
+    states = states_of(readings)
+    path = regime_path(states)
+    assert path == step_by_step(states, None)
+    assert path.regimes[10] is Regime.PANIC and path.regimes[17] is Regime.PANIC
+    assert any(path.recovering) and not path.recovering[-1]
+    assert path.regimes[-1] is Regime.RISK_ON and path.changes == 3
+
+
+def test_no_reading_at_all_keeps_the_engine_neutral():
+    path = regime_path(states_of([None] * 5))
+    assert path == RegimePath([Regime.NEUTRAL] * 5, [False] * 5, 0)
+    assert regime_path(states_of([])) == RegimePath([], [], 0)
+
+
+def test_the_path_logs_no_change(caplog: pytest.LogCaptureFixture):
+    states = states_of([(-0.09, -0.15, -0.02, 2.5)] * 3 + [(0.0, 0.0, 0.0, 1.0)] * 10)
+    with caplog.at_level(logging.DEBUG, logger="krakenops.trader.regime"):
+        assert regime_path(states).changes == 2
+    assert not caplog.records
+
+
+def bits(value: float) -> bytes:
+    return struct.pack("<d", value)
+
+
+def assert_same_as_market_state(
+    features: Sequence[npt.NDArray[np.float64]],
+    present: Sequence[npt.NDArray[np.bool_]],
+    states: MarketStates,
+) -> None:
+    for step in range(len(states)):
+        rows = [f[step] for f, p in zip(features, present, strict=True) if p[step]]
+        assert bool(states.read[step]) == bool(rows)
+        if rows:
+            expected = market_state(rows)
+            assert states.at(step) == expected
+            for name in ("ret_24", "ret_72", "trend", "vol_ratio"):
+                assert bits(getattr(states, name)[step]) == bits(getattr(expected, name))
+        else:
+            assert states.at(step) is None
+
+
+# Features as the trader sees them, with volatilities at and around zero (no long-term
+# volatility reads as a ratio of 1); bounded so that market_state's own division cannot overflow.
+feature_value = st.one_of(st.floats(-10.0, 10.0), st.sampled_from([0.0, -0.0, 1e-3, -1e-3, 0.5]))
+
+
+@st.composite
+def symbol_tables(
+    draw: st.DrawFn,
+) -> tuple[list[npt.NDArray[np.float64]], list[npt.NDArray[np.bool_]]]:
+    steps = draw(st.integers(0, 40))
+    symbols = draw(st.integers(1, 5))
+    shape = (steps, len(FEATURE_NAMES))
+    features = [draw(hnp.arrays(np.float64, shape, elements=feature_value)) for _ in range(symbols)]
+    vol_168 = FEATURE_NAMES.index("vol_168")
+    for table in features:  # market_state's ratio divides by vol_168 where it is positive
+        table[:, vol_168] = np.where(np.abs(table[:, vol_168]) < 1e-3, 0.0, table[:, vol_168])
+    present = [draw(hnp.arrays(np.bool_, steps)) for _ in range(symbols)]
+    return features, present
+
+
+@settings(max_examples=300, deadline=None)
+@given(symbol_tables())
+def test_market_states_equal_market_state_bit_for_bit(
+    tables: tuple[list[npt.NDArray[np.float64]], list[npt.NDArray[np.bool_]]],
+):
+    features, present = tables
+    assert_same_as_market_state(features, present, market_states(features, present))
+
+
+def test_market_states_refuse_mismatched_inputs():
+    table, here = np.zeros((3, len(FEATURE_NAMES))), np.ones(3, dtype=np.bool_)
+    with pytest.raises(ValueError, match="no symbol"):
+        market_states([], [])
+    with pytest.raises(ValueError, match="presence masks"):
+        market_states([table], [here, here])
+    with pytest.raises(ValueError, match="do not match"):
+        market_states([table, table[:2]], [here, here])
+
+
+def aligned(
+    symbols: Sequence[str],
+) -> tuple[list[npt.NDArray[np.float64]], list[npt.NDArray[np.bool_]]]:
+    """Batch features of the embedded bars on the union of their hours, warm bars marked."""
+    bars = [load_symbol(symbol, default_data_dir()) for symbol in symbols]
+    times = np.unique(np.concatenate([b.time for b in bars]))
+    features, present = [], []
+    for b in bars:
+        rows = np.searchsorted(times, b.time)
+        table = np.zeros((times.shape[0], len(FEATURE_NAMES)))
+        table[rows] = batch_features(b)
+        here = np.zeros(times.shape[0], dtype=np.bool_)
+        here[rows[WARMUP_BARS - 1 :]] = True  # FeatureState.warm from the 168th bar on
+        features.append(table)
+        present.append(here)
+    return features, present
+
+
+def test_real_bars_give_the_same_readings_and_regimes_as_the_step_by_step_engine():
+    features, present = aligned(("BTC", "ETH"))
+    states = market_states(features, present)
+    assert_same_as_market_state(features, present, states)
+    assert not states.read.all() and states.read.sum() > 19_000
+
+    path = regime_path(states)
+    assert path == step_by_step(states, None)
+    assert path.changes > 10 and Regime.PANIC in path.regimes and any(path.recovering)
