@@ -19,7 +19,7 @@ from krakenops.trader.paper import PaperKrakenSimulator
 from krakenops.trader.pipeline import Bar, DecisionPipeline, RegimeSource
 from krakenops.trader.portfolio import Portfolio
 from krakenops.trader.quiet import QuietSteps
-from krakenops.trader.regime import Regime
+from krakenops.trader.regime import REGIME_CODES
 from krakenops.trader.risk import RiskManager
 from krakenops.trader.strategies import Strategy, StrategySelector
 from krakenops.trader.timeline import ReplayedRegime, Timeline
@@ -176,7 +176,7 @@ def run_backtest(
         if report.fills or report.denials or report.rejected or report.skipped:
             _collect(report, fills, signals, open_signals, rejections)
         index += 1
-    codes = np.bincount(timeline.regimes.codes[first:], minlength=len(Regime))
+    codes = np.bincount(timeline.regimes.codes[first:], minlength=len(REGIME_CODES))
     return BacktestResult(
         times=closes[first:].astype(np.int64),
         equity=equity[first:],
@@ -185,7 +185,7 @@ def run_backtest(
         signals=signals,
         traded_notional_usd=sum(f.quantity * f.price for f in fills),
         rejections=rejections,
-        regime_bars={r.value: int(n) for r, n in zip(Regime, codes, strict=True) if n},
+        regime_bars={r.value: int(n) for r, n in zip(REGIME_CODES, codes, strict=True) if n},
         bar_steps=int(timeline.bar_counts()[first:].sum()),
     )
 

@@ -58,8 +58,7 @@ class QuietSteps:
             # In Portfolio.equity's order of operations, so that each value is the same float.
             curve = curve + position.quantity * marks
             peak = float(marks.max())
-            if peak > position.peak_price:
-                position.peak_price = peak
+            position.peak_price = max(position.peak_price, peak)
         equity[lo:hi] = curve
         self._risk_days(lo, hi, curve)
         self.mark(hi - 1)
@@ -78,10 +77,15 @@ class QuietSteps:
         if not trading.shape[0]:
             return
         state = risk.state
-        if not state.kill_switch and state.day_start_equity > 0:
-            if cash / state.day_start_equity - 1.0 <= -risk.limits.max_daily_loss:
-                self._at(int(trading[0]))
-                risk.observe_equity()
+        # Cash has not moved since the last step taken, which observed it; only a day under way
+        # could still trip on it, and it would have then. Asked anyway: it costs one division.
+        if (
+            not state.kill_switch
+            and state.day_start_equity > 0
+            and cash / state.day_start_equity - 1.0 <= -risk.limits.max_daily_loss
+        ):
+            self._at(int(trading[0]))
+            risk.observe_equity()
         rolls = self._between(self._rolls, lo, hi)
         if rolls.shape[0]:
             # A new day starts from cash and cannot lose any of it: its roll is all that shows.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 
@@ -16,6 +16,7 @@ from krakenops.core.features import FEATURE_NAMES
 from krakenops.core.jsonlog import event
 
 __all__ = [
+    "REGIME_CODES",
     "MarketState",
     "MarketStates",
     "Regime",
@@ -274,6 +275,7 @@ class RegimeEngine:
 # The vectorised engine numbers the regimes; _BY_CODE names them back.
 _BY_CODE = (Regime.NEUTRAL, Regime.RISK_ON, Regime.RISK_OFF, Regime.PANIC)
 _NEUTRAL, _RISK_ON, _RISK_OFF, _PANIC = range(len(_BY_CODE))
+REGIME_CODES = _BY_CODE  # what each code of RegimePath.codes stands for
 
 
 def classify_states(states: MarketStates, settings: RegimeSettings) -> npt.NDArray[np.int8]:
@@ -313,6 +315,15 @@ class RegimePath:
     regimes: list[Regime]
     recovering: list[bool]  # RegimeEngine.recovering after each step
     changes: int
+    # The same again as arrays, for a replay's vectorised reads (codes index REGIME_CODES).
+    codes: npt.NDArray[np.int8] = field(init=False, compare=False, repr=False)
+    recovering_mask: Mask = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        index = {regime: code for code, regime in enumerate(_BY_CODE)}
+        codes = np.fromiter((index[r] for r in self.regimes), np.int8, len(self.regimes))
+        object.__setattr__(self, "codes", codes)
+        object.__setattr__(self, "recovering_mask", np.array(self.recovering, dtype=np.bool_))
 
 
 def _triggers(

@@ -100,7 +100,10 @@ class Timeline:
 
     def bar_counts(self) -> I64:
         """How many symbols have a bar at each step."""
-        return np.sum([s.row_at >= 0 for s in self.series.values()], axis=0, dtype=np.int64)
+        counts = np.zeros(len(self), dtype=np.int64)
+        for s in self.series.values():
+            counts += s.row_at >= 0
+        return counts
 
     def step(self, index: int) -> tuple[dict[str, Bar], KnownFeatures]:
         """The bars of one step by symbol, and their features with whether each is warm."""

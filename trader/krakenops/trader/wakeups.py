@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from krakenops.trader.portfolio import Position
-from krakenops.trader.regime import Regime
+from krakenops.trader.regime import REGIME_CODES, Regime
 from krakenops.trader.strategies import (
     Ahead,
     Holding,
@@ -28,7 +28,7 @@ I64 = npt.NDArray[np.int64]
 # How many of a held symbol's bars an exit rule is read ahead at a time: most holds end sooner.
 AHEAD_BARS = 256
 
-_RECOVERY = len(Regime)  # the selector's extra row, after the regimes' own
+_RECOVERY = len(REGIME_CODES)  # the selector's extra row, after the regimes' own
 
 
 class Wakeups:
@@ -164,11 +164,10 @@ def _active_steps(
     """For each strategy, the steps at which the selector has it active."""
     regimes = timeline.regimes
     codes = regimes.codes.astype(np.int64)
-    rows = np.where(
-        regimes.recovering_mask & (codes == list(Regime).index(Regime.NEUTRAL)), _RECOVERY, codes
-    )
+    neutral = REGIME_CODES.index(Regime.NEUTRAL)
+    rows = np.where(regimes.recovering_mask & (codes == neutral), _RECOVERY, codes)
     members: dict[str, list[int]] = {name: [] for name in strategies}
-    for code, regime in enumerate(Regime):
+    for code, regime in enumerate(REGIME_CODES):
         for name in selector.select(regime).active:
             members.setdefault(name, []).append(code)
     for name in selector.select(Regime.NEUTRAL, recovering=True).active:
