@@ -17,6 +17,7 @@ from hypothesis.extra import numpy as hnp
 from krakenops.core.features import FEATURE_NAMES, WARMUP_BARS, batch_features
 from krakenops.core.marketdata import default_data_dir, load_symbol
 from krakenops.trader.regime import (
+    REGIME_CODES,
     MarketStates,
     Regime,
     RegimeEngine,
@@ -257,3 +258,8 @@ def test_real_bars_give_the_same_readings_and_regimes_as_the_step_by_step_engine
     path = regime_path(states)
     assert path == step_by_step(states, None)
     assert path.changes > 10 and Regime.PANIC in path.regimes and any(path.recovering)
+    # The codes a replay reads are the regimes, and the flags the recoveries, step for step.
+    named = RegimePath(path.regimes, path.recovering, path.changes)
+    assert np.array_equal(path.codes, named.codes)
+    assert [REGIME_CODES[c] for c in path.codes.tolist()] == path.regimes
+    assert path.recovering_mask.tolist() == path.recovering

@@ -315,15 +315,20 @@ class RegimePath:
     regimes: list[Regime]
     recovering: list[bool]  # RegimeEngine.recovering after each step
     changes: int
-    # The same again as arrays, for a replay's vectorised reads (codes index REGIME_CODES).
-    codes: npt.NDArray[np.int8] = field(init=False, compare=False, repr=False)
-    recovering_mask: Mask = field(init=False, compare=False, repr=False)
+    # The regimes as indexes into REGIME_CODES, when whoever built the path had them at hand.
+    known_codes: npt.NDArray[np.int8] | None = field(default=None, compare=False, repr=False)
 
-    def __post_init__(self) -> None:
+    @cached_property
+    def codes(self) -> npt.NDArray[np.int8]:
+        """The regimes again as an array of codes, for a replay's vectorised reads."""
+        if self.known_codes is not None:
+            return self.known_codes
         index = {regime: code for code, regime in enumerate(_BY_CODE)}
-        codes = np.fromiter((index[r] for r in self.regimes), np.int8, len(self.regimes))
-        object.__setattr__(self, "codes", codes)
-        object.__setattr__(self, "recovering_mask", np.array(self.recovering, dtype=np.bool_))
+        return np.fromiter((index[r] for r in self.regimes), np.int8, len(self.regimes))
+
+    @cached_property
+    def recovering_mask(self) -> Mask:
+        return np.array(self.recovering, dtype=np.bool_)
 
 
 def _triggers(
@@ -410,4 +415,6 @@ def regime_path(states: MarketStates, settings: RegimeSettings | None = None) ->
         if code == _NEUTRAL and exit_ >= 0 and stop > start:
             recovering[start : min(end, stop)] = [True] * (min(end, stop) - start)
         start = end
-    return RegimePath(regimes, recovering, len(changed_at))
+    bounds: npt.NDArray[np.int64] = np.array([0, *ends], dtype=np.int64)
+    codes = np.repeat(np.array(regimes_from, dtype=np.int8), bounds[1:] - bounds[:-1])
+    return RegimePath(regimes, recovering, len(changed_at), codes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Mapping
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -87,8 +88,7 @@ class Wakeups:
                 watched = self._held_steps(symbol, position.strategy)
                 owner = position.strategy
                 if self.exits_held.get(owner) and owner not in self._exit[symbol]:
-                    rules = self._strategies[owner]
-                    assert isinstance(rules, Holding)
+                    rules = cast("Holding", self._strategies[owner])
                     first = min(first, self._read_ahead(symbol, rules, position, index))
             at = bisect_left(watched, index)
             if at < len(watched) and watched[at] < first:
