@@ -98,17 +98,28 @@ class QuietSteps:
         if not trading.shape[0]:
             return
         risk = self.engine.risk
-        rolls = np.zeros(trading.shape[0], dtype=np.bool_)
-        rolls[np.searchsorted(trading, self._between(self._rolls, lo, hi))] = True
-        day = np.cumsum(rolls)  # 0 for the day already under way, then one per new day
         state = risk.state
+        limit = risk.limits.max_daily_loss
+        new_days = self._between(self._rolls, lo, hi)
+        values = curve[trading - lo]
+        # Most stretches cannot trip: no day starts above the highest equity seen (or carried
+        # in), so the lowest against the highest bounds every day's loss from below.
+        top = max(0.0 if state.kill_switch else state.day_start_equity, float(values.max()))
+        if top > 0 and float(values.min()) / top - 1.0 > -limit:
+            if new_days.shape[0]:
+                self._at(int(new_days[-1]))
+                risk.roll_day()
+            return
+        rolls = np.zeros(trading.shape[0], dtype=np.bool_)
+        rolls[np.searchsorted(trading, new_days)] = True
+        day = np.cumsum(rolls)  # 0 for the day already under way, then one per new day
         # Each new day starts from the equity at its roll; the day under way from its own start.
         at_roll = np.maximum.accumulate(np.where(rolls, np.arange(trading.shape[0]), 0))
         start = curve[trading[at_roll] - lo]
         carried = 0.0 if state.kill_switch else state.day_start_equity
         start = np.where(day == 0, carried, start)
-        change = curve[trading - lo] / np.where(start > 0, start, 1.0) - 1.0
-        hits = np.flatnonzero((start > 0) & (change <= -risk.limits.max_daily_loss))
+        change = values / np.where(start > 0, start, 1.0) - 1.0
+        hits = np.flatnonzero((start > 0) & (change <= -limit))
         # A trip is a state change (and a logged event) that the next day's roll clears: replay
         # each day that trips, then the last roll, in order.
         tripped = set()

@@ -75,7 +75,9 @@ class Timeline:
         given = {symbol: b for symbol, b in bars.items() if len(b)}
         if not given:
             raise ValueError("a replay needs at least one symbol with bars")
-        opens = np.unique(np.concatenate([b.time for b in given.values()]))
+        # Each series is sorted and unique already: merging them needs a sort, not a hash.
+        merged = np.sort(np.concatenate([b.time for b in given.values()]), kind="stable")
+        opens = merged[np.diff(merged, prepend=merged[0] - 1) != 0]
         steps = len(opens)
         series: dict[str, SymbolSeries] = {}
         for symbol, b in given.items():
