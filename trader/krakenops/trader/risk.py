@@ -219,7 +219,7 @@ class RiskManager:
             return
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
         self._day_ends = midnight + timedelta(days=1)
-        today = now.strftime("%Y-%m-%d")
+        today = now.date().isoformat()  # YYYY-MM-DD, a fraction of strftime's cost
         if self.state.day == today:
             return
         had_switch = self.state.kill_switch
