@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from datetime import UTC, datetime
 
 import numpy as np
@@ -40,8 +41,10 @@ class QuietSteps:
         trading = np.flatnonzero(timeline.trading[first:]) + first
         days = timeline.closes[trading] // DAY_SECONDS
         built = int(clock.now().timestamp()) // DAY_SECONDS
-        self._rolls: I64 = trading[np.diff(days, prepend=built) != 0]
-        self._trading: I64 = trading
+        rolls = trading[np.diff(days, prepend=built) != 0]
+        # Each as an array to slice and a list to bisect: a stretch is found in either cheaply.
+        self._rolls: tuple[I64, list[int]] = (rolls, rolls.tolist())
+        self._trading: tuple[I64, list[int]] = (trading, trading.tolist())
 
     def pass_over(self, lo: int, hi: int, equity: F64) -> None:
         """Steps `lo` to `hi - 1` decide nothing: do what they would have, filling `equity`."""
@@ -138,9 +141,10 @@ class QuietSteps:
             risk.roll_day()
 
     @staticmethod
-    def _between(steps: I64, lo: int, hi: int) -> I64:
+    def _between(steps: tuple[I64, list[int]], lo: int, hi: int) -> I64:
         """The steps of a sorted array from `lo` up to `hi`."""
-        return steps[int(np.searchsorted(steps, lo)) : int(np.searchsorted(steps, hi))]
+        array, listed = steps
+        return array[bisect_left(listed, lo) : bisect_left(listed, hi)]
 
     def _at(self, index: int) -> None:
         self.clock.set(datetime.fromtimestamp(int(self.timeline.closes[index]), UTC))
