@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -77,12 +78,20 @@ def train_and_validate(folder: Path) -> dict[str, float]:
 
 
 def replay_speed(config: EnvironmentConfig, bars: Mapping[str, Bars]) -> tuple[float, int]:
-    """Bar-steps per second of the full policy (rules-only) over every bar."""
+    """Bar-steps per second of the full policy (rules-only) over every bar: the best of three.
+
+    The first replay of a process also imports SciPy's filters for the features; the best of
+    three is a replay as the trainer runs them, one after another.
+    """
     from krakenops.trader.backtest import run_backtest
 
-    started = time.perf_counter()
-    result = run_backtest(config, bars)
-    return result.bar_steps / (time.perf_counter() - started), result.bar_steps
+    rates, steps = [], 0
+    for _ in range(3):
+        started = time.perf_counter()
+        result = run_backtest(config, bars)
+        rates.append(result.bar_steps / (time.perf_counter() - started))
+        steps = result.bar_steps
+    return max(rates), steps
 
 
 def ema_cross_ours(config: EnvironmentConfig, bars: Bars) -> float:
@@ -126,7 +135,7 @@ def ema_cross_ours(config: EnvironmentConfig, bars: Bars) -> float:
         config, {bars.symbol: bars}, strategies={EmaCross.name: EmaCross()}, selector=selector
     )
     elapsed = time.perf_counter() - started
-    print(f"  EMA cross, ours: {len(result.fills)} fills over {result.bar_steps} bars")
+    assert len(result.fills) > 100, "the cross should trade on years of hourly bars"
     return elapsed
 
 
@@ -188,8 +197,11 @@ def run() -> list[Figure]:
     config = load_config(CONFIG)
     bars = load(folder)
     steps_per_s, steps = replay_speed(config, bars)
-    ours = ema_cross_ours(config, bars["BTC"])
-    theirs = ema_cross_backtesting_py(bars["BTC"])
+    # Each engine's best of three, alternating, so that both see the same machine.
+    ours, theirs = math.inf, math.inf
+    for _ in range(3):
+        ours = min(ours, ema_cross_ours(config, bars["BTC"]))
+        theirs = min(theirs, ema_cross_backtesting_py(bars["BTC"]))
     print(
         f"  full-policy replay: {steps} bar-steps; EMA cross on BTC: ours {ours:.2f} s, backtesting.py {theirs:.2f} s"
     )
