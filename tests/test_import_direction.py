@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,32 @@ def test_component_imports_only_what_it_may(component: str):
         str(path.relative_to(PROJECT)): sorted(imported_components(path) - ALLOWED[component])
         for path in sources
         if imported_components(path) - ALLOWED[component]
+    }
+    assert not violations
+
+
+# What `pip install krakenops` brings without an extra: all that core may import when it loads.
+BASE_DEPENDENCIES = {"numpy", "pydantic", "yaml", "prometheus_client"}
+
+
+def module_level_imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_core_loads_with_the_base_dependencies_alone():
+    """The operator image installs core without SciPy or scikit-learn: those load on first use."""
+    allowed = BASE_DEPENDENCIES | set(sys.stdlib_module_names) | {"__future__", "krakenops"}
+    sources = sorted((PROJECT / "core" / "krakenops" / "core").rglob("*.py"))
+    violations = {
+        str(path.relative_to(PROJECT)): sorted(module_level_imports(path) - allowed)
+        for path in sources
+        if module_level_imports(path) - allowed
     }
     assert not violations
 

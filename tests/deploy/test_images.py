@@ -42,6 +42,7 @@ def test_operator_image_carries_no_exchange_or_learning_libraries():
     extra = " ".join(PYPROJECT["project"]["optional-dependencies"]["operator"])
     assert "ccxt" not in extra
     assert "scikit-learn" not in extra
+    assert "scipy" not in extra
 
 
 @pytest.mark.parametrize("dockerfile", IMAGES)

@@ -40,28 +40,38 @@ def _alpha(span: int) -> float:
     return 2.0 / (span + 1.0)
 
 
-# Smoothing factors of the running features, and their complements.
+# Smoothing factors of the running features and their complements; _KA_* is the factor of the
+# squared deviation in the variance recursion, (1 - alpha) x alpha.
 _A_VOL_24, _A_VOL_168, _A_FAST, _A_SLOW = _alpha(24), _alpha(168), _alpha(12), _alpha(48)
 _K_VOL_24, _K_VOL_168 = 1.0 - _A_VOL_24, 1.0 - _A_VOL_168
+_K_FAST, _K_SLOW = 1.0 - _A_FAST, 1.0 - _A_SLOW
+_KA_VOL_24, _KA_VOL_168 = _K_VOL_24 * _A_VOL_24, _K_VOL_168 * _A_VOL_168
 _A_RANGE = _A_VOLUME = _A_VOL_24
+_K_RANGE = _K_VOLUME = _K_VOL_24
 _WINDOW = 48
 
 
 class FeatureState:
     """The running state of one symbol's features; `update` takes a bar and returns the vector.
 
-    Each exponentially weighted mean (and variance) is the recursion `batch_features` runs. The
-    running statistics live in one tuple, unpacked into locals and packed back once a bar:
-    `fold` runs for every symbol every bar, and locals cost a fraction of attribute access.
+    `fold` and `batch_features` compute the same numbers bit for bit: every recursion is written
+    in the order of operations of the filter `batch_features` runs over the whole history (see
+    `_filter`), and the 48-bar window subtracts running totals exactly as the batch subtracts
+    its cumulative sums. The running statistics live in one tuple, unpacked into locals and packed
+    back once a bar: `fold` runs for every symbol every bar, and locals cost a fraction of
+    attribute access.
     """
 
-    __slots__ = ("_closes", "_stats", "bars", "vector")
+    __slots__ = ("_closes", "_stats", "_totals", "bars", "vector")
 
     def __init__(self) -> None:
         self._closes: deque[float] = deque(maxlen=73)  # ret_72 reads the close 72 bars back
+        # Running totals (sum of closes, sum of squared closes) after each of the last 48 bars
+        # and before them: the window's sums are the newest minus the oldest.
+        self._totals: deque[tuple[float, float]] = deque([(0.0, 0.0)], maxlen=_WINDOW + 1)
         # EW mean and variance of ret_1 (spans 24 and 168); EW means of close (spans 12 and 48),
-        # of the relative range and of the volume (span 24); sum and sum of squares of the
-        # last 48 closes.
+        # of the relative range and of the volume (span 24); sum and sum of squares of every
+        # close so far.
         self._stats = (0.0,) * 10
         self.bars = 0
         self.vector = np.zeros(len(FEATURE_NAMES))
@@ -92,22 +102,18 @@ class FeatureState:
         )
         if seen:
             ret_1 = math.log(close / closes[-1])
-            # The recursion of _ewm: delta from the old mean, mean moved by alpha x delta,
-            # variance (1 - alpha) x (variance + alpha x delta^2).
+            # The recursions of _filter, operation for operation: mean K x mean + alpha x value;
+            # variance K x variance + (K x alpha) x delta^2, delta taken from the old mean.
             delta = ret_1 - m24
-            m24 += _A_VOL_24 * delta
-            vol_24 = _K_VOL_24 * (vol_24 + _A_VOL_24 * delta * delta)
+            m24 = _K_VOL_24 * m24 + _A_VOL_24 * ret_1
+            vol_24 = _K_VOL_24 * vol_24 + _KA_VOL_24 * (delta * delta)
             delta = ret_1 - m168
-            m168 += _A_VOL_168 * delta
-            vol_168 = _K_VOL_168 * (vol_168 + _A_VOL_168 * delta * delta)
-            fast += _A_FAST * (close - fast)
-            slow += _A_SLOW * (close - slow)
-            mean_range += _A_RANGE * (relative_range - mean_range)
-            mean_volume += _A_VOLUME * (volume - mean_volume)
-            if seen >= _WINDOW:
-                old = closes[-_WINDOW]  # the close that leaves the 48-bar window
-                total -= old
-                squares -= old * old
+            m168 = _K_VOL_168 * m168 + _A_VOL_168 * ret_1
+            vol_168 = _K_VOL_168 * vol_168 + _KA_VOL_168 * (delta * delta)
+            fast = _K_FAST * fast + _A_FAST * close
+            slow = _K_SLOW * slow + _A_SLOW * close
+            mean_range = _K_RANGE * mean_range + _A_RANGE * relative_range
+            mean_volume = _K_VOLUME * mean_volume + _A_VOLUME * volume
         else:
             # The first bar starts every mean at its value and every variance at zero.
             ret_1 = 0.0
@@ -117,6 +123,9 @@ class FeatureState:
         closes.append(close)
         total += close
         squares += close * close
+        totals = self._totals
+        totals.append((total, squares))
+        before, squares_before = totals[0]
         self._stats = (
             m24,
             vol_24,
@@ -131,8 +140,8 @@ class FeatureState:
         )
 
         n = bars if bars < _WINDOW else _WINDOW
-        mean = total / n
-        std = math.sqrt(max(squares / n - mean * mean, 0.0))
+        mean = (total - before) / n
+        std = math.sqrt(max((squares - squares_before) / n - mean * mean, 0.0))
         return (
             ret_1,
             math.log(close / closes[-25]) if bars > 24 else 0.0,
@@ -148,50 +157,109 @@ class FeatureState:
 
 
 def batch_features(bars: Bars) -> npt.NDArray[np.float64]:
-    """Every bar's feature vector, computed from the whole history at once (rows align with bars)."""
+    """Every bar's feature vector, computed from the whole history at once (rows align with bars).
+
+    Equal bit for bit to folding the same bars one by one into a fresh FeatureState (on x86-64).
+    Columns are computed in place through three scratch arrays: on tens of thousands of bars,
+    touching the fresh memory of a temporary costs about as much as the arithmetic in it.
+    """
+    # SciPy is imported here, not with the module: replays run in the trader and trainer images.
+    from scipy.special import xlogy
+
     close, high, low, volume = bars.close, bars.high, bars.low, bars.volume
     n = len(bars)
-    out = np.zeros((n, len(FEATURE_NAMES)))
+    out = np.empty((n, len(FEATURE_NAMES)))
     if n == 0:
         return out
-    log_close = np.log(close)
-    ret_1 = np.concatenate(([0.0], np.diff(log_close)))
-    out[:, 0] = ret_1
-    for column, lag in ((1, 24), (2, 72)):
-        out[lag:, column] = log_close[lag:] - log_close[:-lag]
-    out[:, 3] = np.sqrt(_ewm(ret_1, 24)[1])
-    out[:, 4] = np.sqrt(_ewm(ret_1, 168)[1])
-    fast, slow = _ewm(close, 12)[0], _ewm(close, 48)[0]
-    out[:, 5] = (fast - slow) / slow
-    out[:, 6] = _ewm((high - low) / close, 24)[0]
-    mean, std = _rolling(close, 48)
+    ret_1, ret_24, ret_72, vol_24, vol_168, trend, mean_range, zscore, volume_ratio = out.T
+    a, b, c = np.empty(n), np.empty(n), np.empty(n)
+
+    # Log returns take the C library's log, the one math.log calls in `fold` (NumPy's own SIMD
+    # log may differ from it in the last bit on some CPUs): xlogy(1, ratio) is 1 x log(ratio).
+    returns = a
+    returns[0] = 0.0
+    xlogy(1.0, np.divide(close[1:], close[:-1], out=b[1:]), out=returns[1:])
+    ret_1[:] = returns
+    for column, lag in ((ret_24, 24), (ret_72, 72)):
+        column[:lag] = 0.0
+        if n > lag:
+            xlogy(1.0, np.divide(close[lag:], close[:-lag], out=b[lag:]), out=column[lag:])
+    for column, alpha, decay, gain in (
+        (vol_24, _A_VOL_24, _K_VOL_24, _KA_VOL_24),
+        (vol_168, _A_VOL_168, _K_VOL_168, _KA_VOL_168),
+    ):
+        mean = _ewm(returns, alpha, b)
+        # The square of each return's distance from the previous mean; none on the first bar.
+        squared = np.subtract(returns[1:], mean[:-1], out=c[1:])
+        np.multiply(squared, squared, out=squared)
+        np.sqrt(_filter(gain, decay, c, 0.0, b), out=column)
+
+    fast, slow = _ewm(close, _A_FAST, a), _ewm(close, _A_SLOW, b)
+    np.divide(np.subtract(fast, slow, out=c), slow, out=trend)
+    _ewm(np.divide(np.subtract(high, low, out=a), close, out=a), _A_RANGE, mean_range)
+    mean_volume = _ewm(volume, _A_VOLUME, a)
+    positive = mean_volume > 0
+    np.divide(volume, mean_volume, out=volume_ratio, where=positive)
+    volume_ratio[~positive] = 1.0
+
+    mean, std = _rolling(close, _WINDOW, a, b, c)
     flat = std <= close * 1e-9
-    out[:, 7] = np.where(flat, 0.0, (close - mean) / np.where(flat, 1.0, std))
-    vmean = _ewm(volume, 24)[0]
-    out[:, 8] = np.where(vmean > 0, volume / np.where(vmean > 0, vmean, 1.0), 1.0)
+    np.divide(np.subtract(close, mean, out=a), std, out=zscore, where=~flat)
+    zscore[flat] = 0.0  # a flat window has no spread to measure against
     return out
 
 
-def _ewm(x: npt.NDArray[np.float64], span: int) -> tuple[npt.NDArray[np.float64], ...]:
-    alpha = _alpha(span)
-    mean = np.empty_like(x)
-    var = np.empty_like(x)
-    m, v = x[0], 0.0
-    mean[0], var[0] = m, v
-    for i in range(1, x.shape[0]):
-        delta = x[i] - m
-        m += alpha * delta
-        v = (1.0 - alpha) * (v + alpha * delta * delta)
-        mean[i], var[i] = m, v
-    return mean, var
+def _filter(
+    gain: float,
+    decay: float,
+    x: npt.NDArray[np.float64],
+    first: float,
+    out: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """out[0] = first, then out[i] = decay x out[i - 1] + gain x x[i], rounded as `fold` does.
+
+    SciPy's direct form II transposed filter computes out[i] = state + gain x x[i] and then
+    state = decay x out[i] (as -(-decay) x out[i], the same number): the recursions in `fold`
+    are written in that order of operations, so the two round alike.
+    """
+    from scipy.signal import lfilter
+
+    out[0] = first
+    out[1:] = lfilter([gain], [1.0, -decay], x[1:], zi=[decay * first])[0]
+    return out
 
 
-def _rolling(x: npt.NDArray[np.float64], window: int) -> tuple[npt.NDArray[np.float64], ...]:
-    counts = np.minimum(np.arange(1, x.shape[0] + 1), window)
-    csum = np.cumsum(np.concatenate(([0.0], x)))
-    csq = np.cumsum(np.concatenate(([0.0], x * x)))
-    hi = np.arange(1, x.shape[0] + 1)
-    lo = hi - counts
-    mean = (csum[hi] - csum[lo]) / counts
-    var = np.maximum((csq[hi] - csq[lo]) / counts - mean * mean, 0.0)
-    return mean, np.sqrt(var)
+def _ewm(
+    x: npt.NDArray[np.float64], alpha: float, out: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """The exponentially weighted mean of x, started at its first value, written to out."""
+    return _filter(alpha, 1.0 - alpha, x, float(x[0]), out)
+
+
+def _rolling(
+    x: npt.NDArray[np.float64],
+    window: int,
+    mean: npt.NDArray[np.float64],
+    std: npt.NDArray[np.float64],
+    scratch: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Mean and std of the last `window` values (all of them at first), written to mean and std.
+
+    The window's sums are differences of running totals, as in `fold`: np.cumsum adds in
+    sequence, as `fold` accumulates. Before the window fills, its sums are the totals themselves.
+    """
+    n = x.shape[0]
+    counts = np.minimum(np.arange(1.0, n + 1.0), float(window))
+    totals = np.cumsum(x, out=scratch)
+    mean[:window] = totals[:window]
+    np.subtract(totals[window:], totals[:-window], out=mean[window:])
+    np.divide(mean, counts, out=mean)
+    np.multiply(x, x, out=std)
+    squares = np.cumsum(std, out=std)
+    scratch[:window] = squares[:window]
+    np.subtract(squares[window:], squares[:-window], out=scratch[window:])
+    np.divide(scratch, counts, out=scratch)
+    # var = max(sum of squares / n - mean^2, 0)
+    np.subtract(scratch, np.multiply(mean, mean, out=std), out=std)
+    np.maximum(std, 0.0, out=std)
+    return mean, np.sqrt(std, out=std)
