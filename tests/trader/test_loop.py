@@ -18,7 +18,10 @@ from krakenops.trader.journal import venue_state_path
 from krakenops.trader.loop import TradingLoop, reconcile
 from krakenops.trader.metrics import TraderMetrics
 from krakenops.trader.portfolio import UNOWNED, ClosedTrade, Portfolio, Position
+from krakenops.trader.regime import Regime
+from krakenops.trader.strategies import StableAllocator, Step
 from krakenops.trader.venues import paper_venue
+from tests.trader.strategies.markets import view
 
 START = datetime(2022, 5, 1, tzinfo=UTC)
 END = datetime(2022, 6, 1, tzinfo=UTC)
@@ -219,6 +222,17 @@ def test_a_buy_filled_while_the_trader_was_down_is_booked_then_sold(
     assert venue.client.balances().get("ETH", 0.0) == pytest.approx(0.0, abs=1e-12)
     sold = [t for t in trades(loop) if t["symbol"] == "ETH"]
     assert [t["side"] for t in sold] == ["sell"]
+
+
+def test_a_holding_found_without_a_price_takes_its_first_mark_and_never_divides_by_zero():
+    book = Portfolio(1000.0)
+    reconcile(book, {"USD": 1000.0, "ETH": 0.5}, ("ETH",), now=0)
+    assert book.positions["ETH"].entry_price == 0.0
+    book.mark("ETH", 2000.0)
+    found = book.positions["ETH"]
+    assert (found.entry_price, found.cost_usd, found.paid_usd) == (2000.0, 1000.0, 1000.0)
+    panic = Step(0, Regime.PANIC, False, {"ETH": view(close=1500.0)}, book)
+    assert StableAllocator().entries(panic)
 
 
 def test_metrics_registry_is_per_loop():

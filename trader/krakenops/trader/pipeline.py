@@ -206,6 +206,8 @@ class DecisionPipeline:
                 continue
             owner = self.strategies.get(position.strategy)
             if owner is None:
+                if position.quantity * market.close < self.settings.min_notional_usd:
+                    continue  # dust the venue would refuse to sell: keep counting, stop asking
                 # No rule opened it (a fill found at the venue after a restart, or a strategy
                 # since retired): none would ever close it, so it is sold now.
                 signal: Signal | None = Signal(

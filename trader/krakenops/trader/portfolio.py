@@ -95,7 +95,13 @@ class Portfolio:
     def mark(self, symbol: str, price: float) -> None:
         self.marks[symbol] = price
         position = self.positions.get(symbol)
-        if position is not None and price > position.peak_price:
+        if position is None:
+            return
+        if position.entry_price <= 0:
+            # A holding found at the venue with no price known: valued at the first one seen.
+            position.entry_price = position.peak_price = price
+            position.cost_usd = position.paid_usd = position.quantity * price
+        elif price > position.peak_price:
             position.peak_price = price
 
     def apply(

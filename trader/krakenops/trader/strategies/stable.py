@@ -45,7 +45,10 @@ class StableAllocator:
             if market is None:
                 continue
             value = position.quantity * market.close
-            underwater = market.close / position.entry_price - 1.0 <= s.flatten_drawdown
+            underwater = (
+                position.entry_price > 0
+                and market.close / position.entry_price - 1.0 <= s.flatten_drawdown
+            )
             if value <= s.flatten_below_usd or underwater:
                 signals.append(Signal(self.name, symbol, SignalKind.EXIT, reason="flatten to USD"))
             else:
