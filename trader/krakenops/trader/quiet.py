@@ -80,8 +80,8 @@ class QuietSteps:
         if not trading.shape[0]:
             return
         state = risk.state
-        # Cash has not moved since the last step taken, which observed it; only a day under way
-        # could still trip on it, and it would have then. Asked anyway: it costs one division.
+        # Cash has not moved since the last step taken, which observed it, so this cannot trip
+        # through the pipeline's market orders; it guards a fill from a resting order.
         if (
             not state.kill_switch
             and state.day_start_equity > 0
