@@ -166,3 +166,15 @@ def test_the_trading_mask_is_the_status_of_every_instant(data: st.DataObject):
     mask = window.trading_mask(np.array(instants, dtype=np.int64))
     expected = [window.status(datetime.fromtimestamp(t, UTC)).accepts_orders for t in instants]
     assert mask.tolist() == expected
+
+
+@settings(max_examples=500)
+@given(st.data())
+def test_accepts_orders_is_the_status_at_every_microsecond(data: st.DataObject):
+    window = data.draw(drained_windows())
+    seconds = data.draw(instants_near(window))
+    # Each instant, and the microseconds either side of it.
+    micros = data.draw(st.lists(st.integers(-1, 1), min_size=len(seconds), max_size=len(seconds)))
+    for second, shift in zip(seconds, micros, strict=True):
+        instant = datetime.fromtimestamp(second, UTC) + timedelta(microseconds=shift)
+        assert window.accepts_orders(instant) == window.status(instant).accepts_orders, instant

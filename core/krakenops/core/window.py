@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +19,9 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _DAY = timedelta(days=1)
 _DAY_SECONDS = 24 * 3600
 _SECOND = timedelta(seconds=1)
+_MICROSECOND = timedelta(microseconds=1)
+_MICROS = 1_000_000
+_DAY_MICROS = _DAY_SECONDS * _MICROS
 
 
 def parse_hhmm(text: str) -> time:
@@ -73,10 +77,15 @@ class DowntimeWindow:
     def parse(cls, start: str, end: str, drain_seconds: float = 0.0) -> DowntimeWindow:
         return cls(parse_hhmm(start), parse_hhmm(end), timedelta(seconds=drain_seconds))
 
-    @property
+    @cached_property
     def length(self) -> timedelta:
         span = _minutes(self.end) - _minutes(self.start)
         return timedelta(minutes=span % (24 * 60))
+
+    @cached_property
+    def _start_offset(self) -> timedelta:
+        """From midnight to the window's start."""
+        return timedelta(minutes=_minutes(self.start))
 
     def label(self) -> str:
         return f"{self.start:%H:%M}-{self.end:%H:%M} UTC"
@@ -87,14 +96,13 @@ class DowntimeWindow:
     def window_at_or_after(self, instant: datetime) -> tuple[datetime, datetime]:
         """The window that contains `instant`, or else the next one to open."""
         t = utc(instant)
-        midnight = t.replace(hour=0, minute=0, second=0, microsecond=0)
-        # A window that wrapped midnight may have opened yesterday and still be open.
-        for day in (-1, 0, 1):
-            opens = midnight + timedelta(days=day, minutes=_minutes(self.start))
-            closes = opens + self.length
-            if t < closes:
-                return opens, closes
-        raise AssertionError("unreachable: tomorrow's window always closes after now")
+        # A window that wrapped midnight may have opened yesterday and still be open: start
+        # there and move a day at a time, at most twice, to the first window not yet closed.
+        opens = t.replace(hour=0, minute=0, second=0, microsecond=0) + self._start_offset - _DAY
+        length = self.length
+        while opens + length <= t:
+            opens += _DAY
+        return opens, opens + length
 
     def contains(self, instant: datetime) -> bool:
         opens, closes = self.window_at_or_after(instant)
@@ -110,6 +118,23 @@ class DowntimeWindow:
         if self.drain and t >= drain_from:
             return WindowStatus(WindowPhase.TRANSITION, opens, closes, opens)
         return WindowStatus(WindowPhase.TRADING, opens, closes, drain_from if self.drain else opens)
+
+    def accepts_orders(self, instant: datetime) -> bool:
+        """`status(instant).accepts_orders`, in integer microseconds of the day: no datetimes built."""
+        t = utc(instant)
+        of_day = ((t.hour * 60 + t.minute) * 60 + t.second) * _MICROS + t.microsecond
+        start, length, drain = self._micros
+        since_start = (of_day - start) % _DAY_MICROS
+        return since_start >= length and _DAY_MICROS - since_start > drain
+
+    @cached_property
+    def _micros(self) -> tuple[int, int, int]:
+        """The start (of day), the length and the drain in whole microseconds."""
+        return (
+            _minutes(self.start) * 60 * _MICROS,
+            self.length // _MICROSECOND,
+            self.drain // _MICROSECOND,
+        )
 
     def trading_mask(self, instants: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         """Whether each instant (Unix seconds, UTC) accepts orders: neither downtime nor drain.

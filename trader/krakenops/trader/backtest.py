@@ -100,7 +100,7 @@ def build_engine(
     spec = config.spec
     simulator = PaperKrakenSimulator.from_settings(spec.paper, clock)
     portfolio = Portfolio(simulator.balances()["USD"])
-    risk = RiskManager(spec.risk, spec.downtime.window(), clock, portfolio)
+    risk = RiskManager(spec.risk, spec.downtime.window(), clock, portfolio, log_events=False)
     pipeline = DecisionPipeline(
         symbols,
         spec.risk,

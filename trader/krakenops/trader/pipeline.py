@@ -13,7 +13,7 @@ import numpy.typing as npt
 from krakenops.core.config import RiskLimits
 from krakenops.core.features import FeatureState
 from krakenops.trader.model import ConfidenceModel, model_inputs
-from krakenops.trader.orders import OrderIntent, OrderType, Side
+from krakenops.trader.orders import OrderIntent, Side
 from krakenops.trader.portfolio import Portfolio
 from krakenops.trader.regime import MarketState, Regime, RegimeEngine, market_state
 from krakenops.trader.risk import CASH_MARGIN, Proposal, entry_quantity
@@ -45,6 +45,7 @@ KnownFeatures = Mapping[str, tuple[tuple[float, ...], bool]]
 # sized between the smallest and the largest multiplier rather than at full size.
 RULES_ONLY_CONFIDENCE = 0.5
 SIZE_HAIRCUT = 0.995
+_BUY, _SELL, _ENTER = Side.BUY, Side.SELL, SignalKind.ENTER
 
 
 # Per-bar records are slotted but not frozen: a frozen dataclass's __init__ stores each field
@@ -237,14 +238,14 @@ class DecisionPipeline:
     def _enter(
         self, step: Step, entries: list[Signal], selection: Selection, decision: Decision
     ) -> None:
-        rows = np.stack(
-            [model_inputs(step.markets[s.symbol].features, s.strategy, Side.BUY) for s in entries]
-        )
         model = self.model()
+        rows: npt.NDArray[np.float64] | None = None
         if model is None:
-            confidences = np.full(len(entries), RULES_ONLY_CONFIDENCE)
+            # Rules only: a row is needed just for the record of each entry that is proposed.
+            confidences = [RULES_ONLY_CONFIDENCE] * len(entries)
         else:
-            confidences = model.confidence(rows)
+            rows = np.stack([_inputs(step, s) for s in entries])
+            confidences = model.confidence(rows).tolist()
         portfolio = self.portfolio
         equity = portfolio.equity()
         cash = portfolio.cash_usd
@@ -254,7 +255,7 @@ class DecisionPipeline:
             if position.strategy in exposure:
                 exposure[position.strategy] += portfolio.exposure(position.symbol)
         for index, signal in enumerate(entries):
-            confidence = float(confidences[index])
+            confidence = confidences[index]
             if signal.symbol in taken:
                 continue
             if model is not None and confidence < self.settings.min_confidence:
@@ -272,7 +273,8 @@ class DecisionPipeline:
                 continue
             intent = _intent(decision, signal, quantity, price, confidence, reduce_only=False)
             decision.proposals.append(Proposal(intent, signal.stop_price, intent.client_order_id))
-            decision.inputs[intent.client_order_id] = SignalInputs(signal, rows[index], confidence)
+            row = _inputs(step, signal) if rows is None else rows[index]
+            decision.inputs[intent.client_order_id] = SignalInputs(signal, row, confidence)
             taken.add(signal.symbol)
             exposure[signal.strategy] += quantity * price
             cash -= quantity * price * (1 + CASH_MARGIN)
@@ -288,18 +290,21 @@ def _intent(
     reduce_only: bool,
 ) -> OrderIntent:
     # Deterministic from the decision, so a step decided twice asks the venue for the same order.
-    number = len(decision.proposals)
-    return OrderIntent(
-        client_order_id=f"ko-{decision.time}-{signal.symbol}-{signal.kind.value}-{number}",
+    kind = signal.kind
+    return OrderIntent.market(
+        client_order_id=f"ko-{decision.time}-{signal.symbol}-{kind.value}-{len(decision.proposals)}",
         symbol=signal.symbol,
-        side=signal.side,
+        side=_BUY if kind is _ENTER else _SELL,
         quantity=quantity,
-        order_type=OrderType.MARKET,
         reference_price=price,
         strategy=signal.strategy,
         confidence=confidence,
         reduce_only=reduce_only,
     )
+
+
+def _inputs(step: Step, signal: Signal) -> npt.NDArray[np.float64]:
+    return model_inputs(step.markets[signal.symbol].features, signal.strategy, Side.BUY)
 
 
 def _count(counter: dict[str, int], key: str) -> None:

@@ -110,18 +110,21 @@ class RiskManager:
         clock: Clock,
         portfolio: Portfolio,
         state_path: Path | None = None,
+        *,
+        log_events: bool = True,
     ) -> None:
         self.limits = limits
         self.window = window
         self.clock = clock
         self.portfolio = portfolio
         self.state_path = state_path
+        # A replay trips and resets the switch hundreds of times: it counts them in `trips`
+        # rather than logging each as if the live trader had stopped.
+        self.log_events = log_events
         self.state = self._load()
         self.trips = 0  # kill-switch trips by this process
-        # The window's phase and the UTC day only change at known instants; between them the
-        # answers are reused (a backtest asks every bar).
-        self._phase_valid: tuple[datetime, datetime] | None = None
-        self._accepting = False
+        # The UTC day only changes at midnight; until then the day's answer is reused (a
+        # backtest asks every bar).
         self._day_ends: datetime | None = None
         self.roll_day()
 
@@ -204,13 +207,7 @@ class RiskManager:
 
     def accepting_orders(self) -> bool:
         """Whether now is in the trading phase: neither the window nor its transition."""
-        now = self.clock.now()
-        valid = self._phase_valid
-        if valid is None or not valid[0] <= now < valid[1]:
-            status = self.window.status(now)
-            self._phase_valid = (now, status.next_transition)
-            self._accepting = status.accepts_orders
-        return self._accepting
+        return self.window.accepts_orders(self.clock.now())
 
     def roll_day(self) -> None:
         """At the first check of a new UTC day, reset the kill switch and the daily counters."""
@@ -225,7 +222,7 @@ class RiskManager:
         had_switch = self.state.kill_switch
         self.state = RiskState(day=today, day_start_equity=self.portfolio.equity())
         self._save()
-        if had_switch:
+        if had_switch and self.log_events:
             event(
                 log, logging.INFO, "kill_switch_reset", f"kill switch reset for {today}", day=today
             )
@@ -260,6 +257,8 @@ class RiskManager:
         self.state.kill_switch = True
         self.trips += 1
         self.state.kill_reason = reason
+        if not self.log_events:
+            return
         event(
             log,
             logging.WARNING,
