@@ -220,12 +220,14 @@ class DecisionPipeline:
                 self._reduce(step, signal, decision)
 
     def _reduce(self, step: Step, signal: Signal, decision: Decision) -> None:
-        position = self.portfolio.positions.get(signal.symbol)
-        market = step.markets.get(signal.symbol)
+        symbol = signal.symbol
+        position = self.portfolio.positions.get(symbol)
+        market = step.markets.get(symbol)
         if position is None or market is None:
             return
-        if any(p.intent.symbol == signal.symbol for p in decision.proposals):
-            return  # one sale per symbol per step: the first rule to ask decides
+        for proposal in decision.proposals:
+            if proposal.intent.symbol == symbol:
+                return  # one sale per symbol per step: the first rule to ask decides
         quantity = position.quantity
         if signal.kind is SignalKind.REDUCE:
             part = quantity * signal.fraction
@@ -304,7 +306,7 @@ def _intent(
 
 
 def _inputs(step: Step, signal: Signal) -> npt.NDArray[np.float64]:
-    return model_inputs(step.markets[signal.symbol].features, signal.strategy, Side.BUY)
+    return model_inputs(step.markets[signal.symbol].features, signal.strategy, _BUY)
 
 
 def _count(counter: dict[str, int], key: str) -> None:
