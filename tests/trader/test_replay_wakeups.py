@@ -113,7 +113,7 @@ def with_daily_loss(config: EnvironmentConfig, limit: float) -> EnvironmentConfi
 
 def test_the_six_strategies_replay_the_same_woken_or_asked_every_step(
     paper_config: EnvironmentConfig, bars: dict[str, Bars]
-):
+) -> None:
     woken = run_backtest(paper_config, bars, start_time=START)
     every = run_backtest(
         paper_config, bars, start_time=START, strategies=unwatched(default_strategies())
@@ -124,7 +124,7 @@ def test_the_six_strategies_replay_the_same_woken_or_asked_every_step(
 
 def test_a_model_sized_replay_is_the_same_woken_or_asked_every_step(
     paper_config: EnvironmentConfig, bars: dict[str, Bars]
-):
+) -> None:
     model = SklearnConfidenceModel("model_20260101_golden", "0" * 64, fitted(3))
     woken = run_backtest(paper_config, bars, model, start_time=START)
     every = run_backtest(
@@ -136,7 +136,7 @@ def test_a_model_sized_replay_is_the_same_woken_or_asked_every_step(
 
 def test_held_stretches_passed_over_still_trip_the_kill_switch(
     paper_config: EnvironmentConfig, bars: dict[str, Bars]
-):
+) -> None:
     # A daily limit tight enough that marks alone trip it, often between two decisions.
     config = with_daily_loss(paper_config, 0.01)
     rules = EmaCross()

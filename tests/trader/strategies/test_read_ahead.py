@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+from collections import Counter
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +20,7 @@ from krakenops.trader.strategies import (
     Holding,
     Step,
     SymbolView,
+    VolatilitySwing,
     Watchful,
     default_strategies,
 )
@@ -48,7 +51,7 @@ def bar_by_bar(rules: Holding, position: Position, ahead: Ahead) -> int:
     return len(ahead)
 
 
-def test_every_exit_rule_of_the_six_strategies_that_holds_positions_reads_ahead():
+def test_every_exit_rule_of_the_six_strategies_that_holds_positions_reads_ahead() -> None:
     assert sorted(HOLDERS) == [
         "mean_reversion",
         "recovery_reentry",
@@ -74,7 +77,7 @@ def test_reading_ahead_finds_the_bar_asking_bar_by_bar_finds(
     stop_ranges: float,
     target: float,
     held_hours: int,
-):
+) -> None:
     bars, features = eth
     rows = slice(start, start + bars_ahead)
     close = bars.close[rows]
@@ -100,7 +103,7 @@ def test_reading_ahead_finds_the_bar_asking_bar_by_bar_finds(
     rules = default_strategies()[name]
     assert isinstance(rules, Holding)
     asked = copy.deepcopy(position)
-    fires = bar_by_bar(copy.deepcopy(rules), asked, ahead)  # type: ignore[arg-type]
+    fires = bar_by_bar(copy.deepcopy(rules), asked, ahead)
     assert rules.exit_ahead(position, ahead) == fires
     # What the rule did to the position at the bars before it fired, it does in one go.
     caught_up = copy.deepcopy(position)
@@ -114,24 +117,71 @@ def vars_of(ahead: Ahead) -> tuple[np.ndarray, ...]:
     return (ahead.features, ahead.close, ahead.time, ahead.peak)
 
 
+def asked_at(bars: Bars, features: npt.NDArray[np.float64], row: int, book: Portfolio) -> Step:
+    """The step a replay would hand the rules at `row`'s close, ETH's bar fresh and warm."""
+    market = SymbolView(
+        "ETH",
+        int(bars.time[row]) + 3600,
+        float(bars.close[row]),
+        tuple(features[row].tolist()),
+        True,
+    )
+    return Step(market.time, Regime.NEUTRAL, True, {"ETH": market}, book)
+
+
+def holding_eth(bars: Bars) -> Portfolio:
+    """A book that holds ETH, bought at the first bar by a rule not asked here, never hedged."""
+    entry = float(bars.close[0])
+    book = Portfolio(10_000.0)
+    book.positions["ETH"] = Position(
+        symbol="ETH",
+        strategy="trend_follower",
+        quantity=1.0,
+        entry_price=entry,
+        stop_price=0.5 * entry,
+        opened_at=int(bars.time[0]) + 3600,
+        peak_price=entry,
+        cost_usd=entry,
+        paid_usd=entry,
+    )
+    return book
+
+
 def test_entry_watches_cover_every_bar_at_which_a_flat_book_gets_a_signal(
     eth: tuple[Bars, np.ndarray],
-):
+) -> None:
     bars, features = eth
     for name, rules in default_strategies().items():
         assert isinstance(rules, Watchful)
         watch = rules.watch(features, bars.close)
-        signalled = 0
+        reasons: Counter[str] = Counter()
         for row in range(WARMUP_BARS, len(bars)):
-            market = SymbolView(
-                "ETH",
-                int(bars.time[row]) + 3600,
-                float(bars.close[row]),
-                tuple(features[row].tolist()),
-                True,
-            )
-            step = Step(market.time, Regime.NEUTRAL, True, {"ETH": market}, Portfolio(10_000.0))
-            if rules.entries(step):
-                signalled += 1
-                assert watch.enter[row], (name, row)
-        assert signalled or name in {"defensive_hedge", "stable_allocator"}
+            if isinstance(rules, VolatilitySwing):
+                # It sold ETH 1 to 52 bars back, at that bar's close as its exit rule records a
+                # sale: the oldest of these lie past its 48 hours of re-entry.
+                sold = row - 1 - row % 52
+                rules._exits = {"ETH": (int(bars.time[sold]) + 3600, float(bars.close[sold]))}
+            for signal in rules.entries(asked_at(bars, features, row, Portfolio(10_000.0))):
+                reasons[signal.reason] += 1
+                assert watch.enter[row], (name, row, signal.reason)
+        assert reasons or name in {"defensive_hedge", "stable_allocator"}
+        if isinstance(rules, VolatilitySwing):
+            assert reasons["re-entry on dip"] > 100
+
+
+def test_held_watches_are_where_the_hedge_and_the_allocator_sell_and_nowhere_else(
+    eth: tuple[Bars, np.ndarray],
+) -> None:
+    bars, features = eth
+    rows = range(WARMUP_BARS, len(bars))
+    for name, rules in default_strategies().items():
+        assert isinstance(rules, Watchful)
+        watch = rules.watch(features, bars.close)
+        book = holding_eth(bars)
+        signalled = np.array(
+            [bool(rules.entries(asked_at(bars, features, row, book))) for row in rows]
+        )
+        held = watch.held[WARMUP_BARS:]
+        assert not (signalled & ~held).any(), name  # a held book's signals are all watched
+        if name in {"defensive_hedge", "stable_allocator"}:
+            assert np.array_equal(signalled, held), name
