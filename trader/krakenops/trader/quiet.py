@@ -35,7 +35,7 @@ class QuietSteps:
     short = 96
     # Up to this many steps, a stretch that may trip is walked day by day, each day's lowest
     # equity read in one call; past it, numpy's per-call cost is spread over enough steps.
-    walked = 2000
+    walked = 1500
 
     def __init__(
         self, engine: TradingEngine, timeline: Timeline, clock: ManualClock, first: int
