@@ -26,9 +26,16 @@ class QuietSteps:
 
     There, a step of the engine only marks the book to the new closes, rolls the risk manager
     into a new UTC day, and trips the kill switch if equity fell the daily limit. This does the
-    same, array-wise: equity along the stretch, the marks and peaks at its end, and the risk
-    manager's own calls at the steps where they change what it will answer next.
+    same in bulk: equity along the stretch, the marks and peaks at its end, and the risk
+    manager's own calls at the steps where they change its state or log an event.
     """
+
+    # Up to this many steps, a stretch is cheaper in plain Python than in numpy calls, each of
+    # which costs a microsecond or two before it touches an element.
+    short = 96
+    # Up to this many steps, a stretch that may trip is walked day by day, each day's lowest
+    # equity read in one call; past it, numpy's per-call cost is spread over enough steps.
+    walked = 1500
 
     def __init__(
         self, engine: TradingEngine, timeline: Timeline, clock: ManualClock, first: int
@@ -36,83 +43,194 @@ class QuietSteps:
         self.engine = engine
         self.timeline = timeline
         self.clock = clock
+        self._closes = {symbol: s.last_close for symbol, s in timeline.series.items()}
         # Every step from `first` in the trading phase rolls the risk manager's day; it changes
         # at the first of each UTC day. The manager was built in the clock's day.
         trading = np.flatnonzero(timeline.trading[first:]) + first
         days = timeline.closes[trading] // DAY_SECONDS
         built = int(clock.now().timestamp()) // DAY_SECONDS
         rolls = trading[np.diff(days, prepend=built) != 0]
-        # Each as an array to slice and a list to bisect: a stretch is found in either cheaply.
-        self._rolls: tuple[I64, list[int]] = (rolls, rolls.tolist())
-        self._trading: tuple[I64, list[int]] = (trading, trading.tolist())
+        self._trading = trading
+        self._rolls = rolls
+        # The same as lists, to bisect and walk.
+        self._trading_steps: list[int] = trading.tolist()
+        self._roll_steps: list[int] = rolls.tolist()
+        # Per step, answered by one lookup: the first trading step at or after it (or the
+        # replay's length), and the last new day's first step at or before it (or -1).
+        steps = len(timeline)
+        after = np.full(steps, steps, dtype=np.int64)
+        after[trading] = trading
+        self._next_trading: I64 = np.minimum.accumulate(after[::-1])[::-1]
+        before = np.full(steps, -1, dtype=np.int64)
+        before[rolls] = rolls
+        self._last_roll: I64 = np.maximum.accumulate(before)
 
     def pass_over(self, lo: int, hi: int, equity: F64) -> None:
         """Steps `lo` to `hi - 1` decide nothing: do what they would have, filling `equity`."""
         portfolio = self.engine.portfolio
+        cash = portfolio.cash_usd
         if not portfolio.positions:
             # Flat, equity is cash all along: no curve to draw, no peak to move.
-            equity[lo:hi] = portfolio.cash_usd
-            self._flat_days(lo, hi, portfolio.cash_usd)
-            self.mark(hi - 1)
-            return
-        curve = np.full(hi - lo, portfolio.cash_usd)
-        for symbol, position in portfolio.positions.items():
-            marks = self.timeline.series[symbol].last_close[lo:hi]
-            # In Portfolio.equity's order of operations, so that each value is the same float.
-            curve = curve + position.quantity * marks
-            peak = float(marks.max())
-            position.peak_price = max(position.peak_price, peak)
-        equity[lo:hi] = curve
-        self._risk_days(lo, hi, curve)
+            equity[lo:hi] = cash
+            self._flat_days(lo, hi, cash)
+        elif hi - lo <= self.short:
+            values = self._draw_short(lo, hi, equity, cash)
+            if self._next_trading.item(lo) < hi:
+                self._risk_days(lo, hi, values, min(values), max(values))
+        else:
+            curve = equity[lo:hi]
+            low, high = self._draw_long(lo, hi, curve, cash)
+            if self._next_trading.item(lo) < hi:
+                self._risk_days(lo, hi, curve, low, high)
         self.mark(hi - 1)
 
     def mark(self, index: int) -> None:
         """Set the book's marks to the last closes known at step `index`."""
         marks = self.engine.portfolio.marks
-        for symbol, series in self.timeline.series.items():
-            close = float(series.last_close[index])
+        for symbol, closes in self._closes.items():
+            close = closes.item(index)
             if not math.isnan(close):  # before the symbol's first bar it has no mark yet
                 marks[symbol] = close
 
+    def _draw_short(self, lo: int, hi: int, equity: F64, cash: float) -> list[float]:
+        """Fill `equity` along a short stretch in plain Python, move the peaks; the values."""
+        values: list[float] = []
+        for symbol, position in self.engine.portfolio.positions.items():
+            marks = self._closes[symbol][lo:hi].tolist()
+            quantity = position.quantity
+            # In Portfolio.equity's order of operations, so that each value is the same float:
+            # cash, then each holding's value added in the book's order.
+            if values:
+                values = [
+                    value + quantity * mark for value, mark in zip(values, marks, strict=True)
+                ]
+            else:
+                values = [cash + quantity * mark for mark in marks]
+            position.peak_price = max(position.peak_price, *marks)
+        equity[lo:hi] = values
+        return values
+
+    def _draw_long(self, lo: int, hi: int, curve: F64, cash: float) -> tuple[float, float]:
+        """Fill `curve` with the book's equity along the stretch, move the peaks; bound `curve`."""
+        low = high = cash
+        for n, (symbol, position) in enumerate(self.engine.portfolio.positions.items()):
+            marks = self._closes[symbol][lo:hi]
+            quantity = position.quantity
+            # In Portfolio.equity's order of operations, as in `_draw_short`.
+            if n:
+                np.add(curve, marks * quantity, out=curve)
+            else:
+                np.multiply(marks, quantity, out=curve)
+                np.add(curve, cash, out=curve)
+            bottom, top = float(marks.min()), float(marks.max())
+            position.peak_price = max(position.peak_price, top)
+            # A product and a sum round monotonically in each operand: the holdings' values at
+            # their lowest and highest marks bound every step's equity, though no step may
+            # reach either bound when two or more are held.
+            least, most = quantity * bottom, quantity * top
+            if least > most:  # a short holding, were there one
+                least, most = most, least
+            low += least
+            high += most
+        return low, high
+
     def _flat_days(self, lo: int, hi: int, cash: float) -> None:
-        risk = self.engine.risk
-        trading = self._between(self._trading, lo, hi)
-        if not trading.shape[0]:
+        """Roll the days and trip the kill switch where the steps of a flat book would."""
+        step = self._next_trading.item(lo)
+        if step >= hi:
             return
+        risk = self.engine.risk
         state = risk.state
         # Cash has not moved since the last step taken, which observed it, so this cannot trip
-        # through the pipeline's market orders; it guards a fill from a resting order.
+        # through the pipeline's market orders; it guards a fill from a resting order. Only the
+        # day under way can trip: if the first step opens a new day, it starts from this cash.
         if (
             not state.kill_switch
             and state.day_start_equity > 0
             and cash / state.day_start_equity - 1.0 <= -risk.limits.max_daily_loss
+            and self._last_roll.item(step) != step
         ):
-            self._at(int(trading[0]))
+            self._at(step)
             risk.observe_equity()
-        rolls = self._between(self._rolls, lo, hi)
-        if rolls.shape[0]:
-            # A new day starts from cash and cannot lose any of it: its roll is all that shows.
-            self._at(int(rolls[-1]))
-            risk.roll_day()
+        # A new day starts from cash and cannot lose any of it: its rolls are all that shows.
+        self._new_days(lo, hi)
 
-    def _risk_days(self, lo: int, hi: int, curve: F64) -> None:
-        """Roll the days and trip the kill switch where the steps of `lo` to `hi - 1` would."""
-        trading = self._between(self._trading, lo, hi)
-        if not trading.shape[0]:
+    def _risk_days(
+        self, lo: int, hi: int, curve: F64 | list[float], low: float, high: float
+    ) -> None:
+        """Roll the days and trip the kill switch where the steps of `lo` to `hi - 1` would.
+
+        `curve` is the equity along the stretch, `low` and `high` bound it.
+        """
+        risk = self.engine.risk
+        state = risk.state
+        # Most stretches cannot trip: no day starts above the highest equity seen (or carried
+        # in), so the lowest against the highest bounds every day's loss from below.
+        top = max(0.0 if state.kill_switch else state.day_start_equity, high)
+        if top > 0 and low / top - 1.0 > -risk.limits.max_daily_loss:
+            self._new_days(lo, hi)
+        elif isinstance(curve, list):
+            self._walk_days(lo, hi, curve)
+        elif hi - lo <= self.walked:
+            self._walk_days(lo, hi, curve.tolist())
+        else:
+            self._sweep_days(lo, hi, curve)
+
+    def _new_days(self, lo: int, hi: int) -> None:
+        """Roll the risk manager into the new days of a stretch in which nothing trips."""
+        last = self._last_roll.item(hi - 1)
+        if last < lo:
             return
+        risk = self.engine.risk
+        if risk.state.kill_switch:
+            # The first new day resets the switch, which is logged with that day's date.
+            rolls = self._roll_steps
+            first = rolls[bisect_left(rolls, lo)]
+            if first != last:
+                self._at(first)
+                risk.roll_day()
+        self._at(last)
+        risk.roll_day()
+
+    def _walk_days(self, lo: int, hi: int, curve: list[float]) -> None:
+        """The risk manager's days over a stretch that may trip, day by day."""
+        risk = self.engine.risk
+        state = risk.state
+        limit = -risk.limits.max_daily_loss
+        rolls = self._roll_steps
+        new_days = rolls[bisect_left(rolls, lo) : bisect_left(rolls, hi)]
+        trips: list[int] = []
+        # The day under way first, from its own start; then one day from each roll in the
+        # stretch, from the equity at its first step with its switch off.
+        tripped, start, begin = state.kill_switch, state.day_start_equity, lo
+        for end in [*new_days, hi]:
+            values = curve[begin - lo : end - lo]
+            # The lowest equity of the day bounds each of its steps' losses from below.
+            if not tripped and start > 0 and values and min(values) / start - 1.0 <= limit:
+                trips.append(self._first_loss(begin, end, start, values))
+            else:
+                trips.append(-1)
+            if end < hi:
+                tripped, start, begin = False, curve[end - lo], end
+        self._replay(new_days, trips, tripped=state.kill_switch)
+
+    def _first_loss(self, begin: int, end: int, start: float, values: list[float]) -> int:
+        """The first trading step from `begin` to `end - 1` down the daily limit, or -1."""
+        limit = -self.engine.risk.limits.max_daily_loss
+        trading = self._trading_steps
+        for step in trading[bisect_left(trading, begin) : bisect_left(trading, end)]:
+            if values[step - begin] / start - 1.0 <= limit:
+                return step
+        return -1
+
+    def _sweep_days(self, lo: int, hi: int, curve: F64) -> None:
+        """The risk manager's days over a long stretch that may trip, array-wise."""
         risk = self.engine.risk
         state = risk.state
         limit = risk.limits.max_daily_loss
-        new_days = self._between(self._rolls, lo, hi)
+        trading = self._between(self._trading, self._trading_steps, lo, hi)
+        new_days = self._between(self._rolls, self._roll_steps, lo, hi)
         values = curve[trading - lo]
-        # Most stretches cannot trip: no day starts above the highest equity seen (or carried
-        # in), so the lowest against the highest bounds every day's loss from below.
-        top = max(0.0 if state.kill_switch else state.day_start_equity, float(values.max()))
-        if top > 0 and float(values.min()) / top - 1.0 > -limit:
-            if new_days.shape[0]:
-                self._at(int(new_days[-1]))
-                risk.roll_day()
-            return
         rolls = np.zeros(trading.shape[0], dtype=np.bool_)
         rolls[np.searchsorted(trading, new_days)] = True
         day = np.cumsum(rolls)  # 0 for the day already under way, then one per new day
@@ -123,29 +241,45 @@ class QuietSteps:
         start = np.where(day == 0, carried, start)
         change = values / np.where(start > 0, start, 1.0) - 1.0
         hits = np.flatnonzero((start > 0) & (change <= -limit))
-        # A trip is a state change (and a logged event) that the next day's roll clears: replay
-        # each day that trips, then the last roll, in order.
-        tripped = set()
-        for hit in hits.tolist():
-            if day[hit] in tripped:
-                continue
-            tripped.add(int(day[hit]))
-            if day[hit]:
-                self._at(int(trading[at_roll[hit]]))
-                risk.roll_day()
-            self._at(int(trading[hit]))
-            risk.observe_equity()
-        last = int(day[-1])
-        if last and last not in tripped:
-            self._at(int(trading[at_roll[-1]]))
-            risk.roll_day()
+        # Only each day's first step down the limit trips the switch.
+        tripping, first = np.unique(day[hits], return_index=True)
+        trips = np.full(new_days.shape[0] + 1, -1, dtype=np.int64)
+        trips[tripping] = trading[hits[first]]
+        self._replay(new_days.tolist(), trips.tolist(), tripped=state.kill_switch)
+
+    def _replay(self, new_days: list[int], trips: list[int], *, tripped: bool) -> None:
+        """Replay the risk manager's calls that leave a trace over the days of a stretch.
+
+        `new_days` holds the first step of each day that starts in the stretch, `trips` the
+        step at which each day trips the switch (the day under way first), or -1, and
+        `tripped` whether the switch was on coming in. A trip, and a new day's reset of a
+        tripped switch, are state changes with a logged event; the last new day is where the
+        stretch leaves the risk manager. Any other roll's state the next one replaces whole.
+        """
+        risk = self.engine.risk
+        last = len(new_days)
+        for day, trip in enumerate(trips):
+            if day:
+                if tripped or trip >= 0 or day == last:
+                    self._at(new_days[day - 1])
+                    risk.roll_day()
+                tripped = False
+            if trip >= 0:
+                self._at(trip)
+                risk.observe_equity()
+                tripped = True
 
     @staticmethod
-    def _between(steps: tuple[I64, list[int]], lo: int, hi: int) -> I64:
-        """The steps of a sorted array from `lo` up to `hi`."""
-        array, listed = steps
+    def _between(array: I64, listed: list[int], lo: int, hi: int) -> I64:
+        """The steps of a sorted array (and the same as a list) from `lo` up to `hi`."""
         return array[bisect_left(listed, lo) : bisect_left(listed, hi)]
 
     def _at(self, index: int) -> None:
-        self.clock.set(datetime.fromtimestamp(int(self.timeline.closes[index]), UTC))
-        self.mark(index)
+        """Move the clock and the held symbols' marks to step `index`: all the risk manager reads."""
+        self.clock.set(datetime.fromtimestamp(self.timeline.closes.item(index), UTC))
+        # The other symbols' marks count for nothing in equity; the stretch's last step sets them.
+        marks = self.engine.portfolio.marks
+        for symbol in self.engine.portfolio.positions:
+            close = self._closes[symbol].item(index)
+            if not math.isnan(close):
+                marks[symbol] = close
