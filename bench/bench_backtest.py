@@ -30,7 +30,8 @@ def bar_steps_per_s(bars: dict[str, Bars], repeats: int = 3) -> float:
     """Median over `repeats` rules-only replays of every bar, in this process's CPU time.
 
     CPU time rather than wall time: on a shared two-core machine wall time mostly measures
-    the neighbours. The collector runs as usual: a backtest allocates as it would in training.
+    the neighbours. The collector is left as a caller leaves it: the replay pauses it itself,
+    as it does in training.
     """
     config = load_config(CONFIG)
     rates = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 
 import numpy as np
@@ -76,3 +77,19 @@ def test_filled_entries_become_signal_records_with_their_outcome(
 def test_a_universe_without_bars_is_refused(paper_config: EnvironmentConfig):
     with pytest.raises(ValueError, match="no bars"):
         run_backtest(paper_config, {})
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_backtest_leaves_the_garbage_collector_as_it_found_it(
+    paper_config: EnvironmentConfig, bars: dict[str, Bars], enabled: bool
+):
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        run_backtest(paper_config, bars, start_time=START)
+        assert gc.isenabled() is enabled
+        with pytest.raises(ValueError, match="no bars"):
+            run_backtest(paper_config, {})
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
