@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 # Cash kept back from a buy for the fee and slippage the venue will add on top of the notional.
 CASH_MARGIN = 0.01
+_DAY = timedelta(days=1)
 
 
 class DenialReason(StrEnum):
@@ -215,7 +216,7 @@ class RiskManager:
         if self._day_ends is not None and now < self._day_ends and self.state.day:
             return
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        self._day_ends = midnight + timedelta(days=1)
+        self._day_ends = midnight + _DAY
         today = now.date().isoformat()  # YYYY-MM-DD, a fraction of strftime's cost
         if self.state.day == today:
             return
