@@ -17,7 +17,7 @@ from krakenops.trader.portfolio import Portfolio, Position
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies import (
     Ahead,
-    Holding,
+    ExitsAhead,
     Step,
     SymbolView,
     VolatilitySwing,
@@ -25,7 +25,7 @@ from krakenops.trader.strategies import (
     default_strategies,
 )
 
-HOLDERS = [name for name, rules in default_strategies().items() if isinstance(rules, Holding)]
+HOLDERS = [name for name, rules in default_strategies().items() if isinstance(rules, ExitsAhead)]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def eth() -> tuple[Bars, np.ndarray]:
     return bars, batch_features(bars)
 
 
-def bar_by_bar(rules: Holding, position: Position, ahead: Ahead) -> int:
+def bar_by_bar(rules: ExitsAhead, position: Position, ahead: Ahead) -> int:
     """Ask exit() at each bar, marking the peak as the book would; the first bar it fires."""
     for i in range(len(ahead)):
         position.peak_price = float(ahead.peak[i])
@@ -101,7 +101,7 @@ def test_reading_ahead_finds_the_bar_asking_bar_by_bar_finds(
         np.maximum(np.maximum.accumulate(close), position.peak_price),
     )
     rules = default_strategies()[name]
-    assert isinstance(rules, Holding)
+    assert isinstance(rules, ExitsAhead)
     asked = copy.deepcopy(position)
     fires = bar_by_bar(copy.deepcopy(rules), asked, ahead)
     assert rules.exit_ahead(position, ahead) == fires
@@ -163,7 +163,7 @@ def test_entry_watches_cover_every_bar_at_which_a_flat_book_gets_a_signal(
                 rules._exits = {"ETH": (int(bars.time[sold]) + 3600, float(bars.close[sold]))}
             for signal in rules.entries(asked_at(bars, features, row, Portfolio(10_000.0))):
                 reasons[signal.reason] += 1
-                assert watch.enter[row], (name, row, signal.reason)
+                assert watch.entries_flat[row], (name, row, signal.reason)
         assert reasons or name in {"defensive_hedge", "stable_allocator"}
         if isinstance(rules, VolatilitySwing):
             assert reasons["re-entry on dip"] > 100
@@ -181,7 +181,7 @@ def test_held_watches_are_where_the_hedge_and_the_allocator_sell_and_nowhere_els
         signalled = np.array(
             [bool(rules.entries(asked_at(bars, features, row, book))) for row in rows]
         )
-        held = watch.held[WARMUP_BARS:]
+        held = watch.entries_held[WARMUP_BARS:]
         assert not (signalled & ~held).any(), name  # a held book's signals are all watched
         if name in {"defensive_hedge", "stable_allocator"}:
             assert np.array_equal(signalled, held), name

@@ -13,7 +13,7 @@ from krakenops.trader.portfolio import Position
 from krakenops.trader.regime import REGIME_CODES, Regime
 from krakenops.trader.strategies import (
     Ahead,
-    Holding,
+    ExitsAhead,
     Strategy,
     StrategySelector,
     Watch,
@@ -45,8 +45,8 @@ class Wakeups:
         self, timeline: Timeline, strategies: Mapping[str, Strategy], selector: StrategySelector
     ) -> None:
         self.steps = len(timeline)
-        self.exits_held: dict[str, bool] = {
-            name: isinstance(rules, Holding) for name, rules in strategies.items()
+        self.reads_exits_ahead: dict[str, bool] = {
+            name: isinstance(rules, ExitsAhead) for name, rules in strategies.items()
         }
         active = _active_steps(timeline, strategies, selector)
         # Sorted step lists: bisect on a list costs a fraction of searchsorted on an array.
@@ -59,7 +59,7 @@ class Wakeups:
         self._timeline = timeline
         self._strategies = strategies
         # What each held position's exit rule was read ahead on, for the stretch passed over.
-        self._ahead: dict[str, tuple[Holding, I64, Ahead]] = {}
+        self._ahead: dict[str, tuple[ExitsAhead, I64, Ahead]] = {}
         for symbol, series in timeline.series.items():
             decidable = series.warm_at & timeline.trading
             enter = np.zeros(self.steps, dtype=np.bool_)
@@ -67,8 +67,8 @@ class Wakeups:
             exits: dict[str, Mask] = {}
             for name, strategy in strategies.items():
                 watch = _watch(strategy, series)
-                enter |= active[name] & _on_steps(series, watch.enter, self.steps)
-                held |= active[name] & _on_steps(series, watch.held, self.steps)
+                enter |= active[name] & _on_steps(series, watch.entries_flat, self.steps)
+                held |= active[name] & _on_steps(series, watch.entries_held, self.steps)
                 if watch.exit is not None:
                     exits[name] = decidable & _on_steps(series, watch.exit, self.steps)
             self._enter[symbol] = np.flatnonzero(enter & decidable).tolist()
@@ -87,8 +87,8 @@ class Wakeups:
             else:
                 watched = self._held_steps(symbol, position.strategy)
                 owner = position.strategy
-                if self.exits_held.get(owner) and owner not in self._exit[symbol]:
-                    rules = cast("Holding", self._strategies[owner])
+                if self.reads_exits_ahead.get(owner) and owner not in self._exit[symbol]:
+                    rules = cast("ExitsAhead", self._strategies[owner])
                     first = min(first, self._read_ahead(symbol, rules, position, index))
             at = bisect_left(watched, index)
             if at < len(watched) and watched[at] < first:
@@ -101,7 +101,7 @@ class Wakeups:
         for symbol, (rules, steps, ahead) in self._ahead.items():
             rules.catch_up(positions[symbol], ahead, int(np.searchsorted(steps, hi)))
 
-    def _read_ahead(self, symbol: str, rules: Holding, position: Position, index: int) -> int:
+    def _read_ahead(self, symbol: str, rules: ExitsAhead, position: Position, index: int) -> int:
         decidable = self._decidable[symbol]
         at = int(np.searchsorted(decidable, index))
         steps = decidable[at : at + AHEAD_BARS]
@@ -131,7 +131,7 @@ class Wakeups:
         if steps is None:
             held = self._held[symbol]
             exits = self._exit[symbol].get(owner)
-            if exits is None and not self.exits_held.get(owner, False):
+            if exits is None and not self.reads_exits_ahead.get(owner, False):
                 # An exit rule that cannot say where it acts is asked at every bar it could; a
                 # position no rule owns is sold at the first.
                 exits = self._decidable_mask(symbol)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from krakenops.trader.strategies.base import (
     Ahead,
-    Holding,
+    ExitsAhead,
     Signal,
     SignalKind,
     Step,
@@ -25,7 +25,7 @@ __all__ = [
     "MAX_ACTIVE",
     "Ahead",
     "DefensiveHedge",
-    "Holding",
+    "ExitsAhead",
     "MeanReversion",
     "RecoveryReEntry",
     "Selection",

@@ -25,7 +25,7 @@ __all__ = [
     "VOL_168",
     "ZSCORE_48",
     "Ahead",
-    "Holding",
+    "ExitsAhead",
     "Signal",
     "SignalKind",
     "Step",
@@ -118,8 +118,8 @@ class Watch:
     may skip it; True only means it might. A replay checks these promises against the real rules.
     """
 
-    enter: Mask  # entries() may signal on the symbol while the book does not hold it
-    held: Mask  # entries() may signal on the symbol while the book holds it
+    entries_flat: Mask  # entries() may signal on the symbol while the book does not hold it
+    entries_held: Mask  # entries() may signal on the symbol while the book holds it
     exit: Mask | None  # exit() may signal on, or change, a position it owns; None: any bar may
 
 
@@ -151,7 +151,7 @@ class Ahead:
 
 
 @runtime_checkable
-class Holding(Protocol):
+class ExitsAhead(Protocol):
     """A strategy whose exit rule a replay can read ahead for one position."""
 
     def exit_ahead(self, position: Position, ahead: Ahead) -> int:
