@@ -97,6 +97,9 @@ class Decision:
 class RegimeSource(Protocol):
     """The regime engine as the pipeline reads it: fed one market reading a step."""
 
+    # False for a source that knows its answers already (a replay's): no reading is taken.
+    reads_market: bool
+
     @property
     def regime(self) -> Regime: ...
 
@@ -172,13 +175,13 @@ class DecisionPipeline:
     ) -> dict[str, SymbolView]:
         """Fold in bars without deciding (history, downtime): features and regime still move."""
         views = self.update(bars, known)
-        if views:
+        if views and self.regime.reads_market:
             self.regime.update(market_state([v.features for v in views.values()]))
         return views
 
     def decide(self, time: int, views: Mapping[str, SymbolView]) -> Decision:
         regime_engine = self.regime
-        if views:
+        if views and regime_engine.reads_market:
             regime_engine.update(market_state([v.features for v in views.values()]))
         regime, recovering = regime_engine.regime, regime_engine.recovering
         selection = self.selector.select(regime, recovering)

@@ -188,6 +188,8 @@ class RegimeSettings:
 class RegimeEngine:
     """Classifies each step's market state; changes only after a reading holds for a while."""
 
+    reads_market = True
+
     def __init__(self, settings: RegimeSettings | None = None) -> None:
         self.settings = settings or RegimeSettings()
         self.regime = Regime.NEUTRAL

@@ -122,6 +122,8 @@ class Timeline:
 class ReplayedRegime:
     """The regime engine's answers for a replay, read back from its path at the current step."""
 
+    reads_market = False  # the readings went into the path before the replay began
+
     def __init__(self, path: RegimePath) -> None:
         self._path = path
         self.regime = Regime.NEUTRAL
