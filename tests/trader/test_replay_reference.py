@@ -164,6 +164,7 @@ def assert_replays(result: BacktestResult, seen: EveryStep) -> None:
     assert result.regime_bars == {r.value: n for r, n in Counter(seen.regimes).items()}
     assert result.traded_notional_usd == sum(f.quantity * f.price for f in seen.fills)
     assert result.bar_steps == seen.bar_steps
+    assert result.kill_switch_trips == seen.trips
     assert result.starting_equity == 10_000.0
 
 

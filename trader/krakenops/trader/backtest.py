@@ -55,6 +55,7 @@ class BacktestResult:
     rejections: dict[str, int]  # risk denials, venue rejections and pre-risk skips, by reason
     regime_bars: dict[str, int]  # steps spent in each regime
     bar_steps: int  # symbol-bars processed after start_time: the unit of backtest speed
+    kill_switch_trips: int = 0  # counted rather than logged: a replay is not the live trader
 
 
 def aligned_steps(bars: Mapping[str, Bars]) -> Iterator[tuple[int, dict[str, Bar]]]:
@@ -207,6 +208,7 @@ def run_backtest(
         rejections=rejections,
         regime_bars={r.value: int(n) for r, n in zip(REGIME_CODES, codes, strict=True) if n},
         bar_steps=int(timeline.bar_counts()[first:].sum()),
+        kill_switch_trips=engine.risk.trips,
     )
 
 
