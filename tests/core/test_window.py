@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from krakenops.core.window import DowntimeWindow, WindowPhase, parse_hhmm
 
+_MICROSECOND = timedelta(microseconds=1)
+
 DEFAULT = DowntimeWindow.parse("03:00", "05:00")
 OVERNIGHT = DowntimeWindow.parse("23:00", "01:30")
 
@@ -170,11 +172,14 @@ def test_the_trading_mask_is_the_status_of_every_instant(data: st.DataObject):
 
 @settings(max_examples=500)
 @given(st.data())
-def test_accepts_orders_is_the_status_at_every_microsecond(data: st.DataObject):
+def test_accepts_orders_is_the_status_at_and_around_every_edge(data: st.DataObject):
     window = data.draw(drained_windows())
     seconds = data.draw(instants_near(window))
-    # Each instant, and the microseconds either side of it.
-    micros = data.draw(st.lists(st.integers(-1, 1), min_size=len(seconds), max_size=len(seconds)))
-    for second, shift in zip(seconds, micros, strict=True):
-        instant = datetime.fromtimestamp(second, UTC) + timedelta(microseconds=shift)
-        assert window.accepts_orders(instant) == window.status(instant).accepts_orders, instant
+    # The drain's own edge, which need not be a whole second, and the days either side.
+    opens = window.window_at_or_after(datetime.fromtimestamp(seconds[-1], UTC))[0]
+    edges = [opens - window.drain + timedelta(days=d) for d in (-1, 0, 1)]
+    instants = [datetime.fromtimestamp(s, UTC) for s in seconds] + edges
+    # Each instant, and the microsecond either side of it.
+    for instant in instants:
+        for near in (instant - _MICROSECOND, instant, instant + _MICROSECOND):
+            assert window.accepts_orders(near) == window.status(near).accepts_orders, near

@@ -144,9 +144,7 @@ class DowntimeWindow:
         the window's length past the start, and in the drain when the next start is at most
         `drain` away, that is at most its whole seconds away (the instants are whole seconds).
         """
-        start = _minutes(self.start) * 60
-        length = self.length // _SECOND
-        drain = self.drain // _SECOND
+        start, length, drain = (micros // _MICROS for micros in self._micros)
         since_start = (np.asarray(instants, dtype=np.int64) - start) % _DAY_SECONDS
         to_start = _DAY_SECONDS - since_start  # to the next start, outside the window
         return (since_start >= length) & (to_start > drain)

@@ -55,7 +55,7 @@ class BacktestResult:
     rejections: dict[str, int]  # risk denials, venue rejections and pre-risk skips, by reason
     regime_bars: dict[str, int]  # steps spent in each regime
     bar_steps: int  # symbol-bars processed after start_time: the unit of backtest speed
-    kill_switch_trips: int = 0  # counted rather than logged: a replay is not the live trader
+    kill_switch_trips: int  # counted rather than logged: a replay is not the live trader
 
 
 def aligned_steps(bars: Mapping[str, Bars]) -> Iterator[tuple[int, dict[str, Bar]]]:
@@ -98,12 +98,16 @@ def build_engine(
     strategies: Mapping[str, Strategy] | None = None,
     selector: StrategySelector | None = None,
     regime: RegimeSource | None = None,
+    log_events: bool = True,
 ) -> TradingEngine:
-    """The paper-trading engine with nothing on disk: simulator, risk manager, pipeline."""
+    """The paper-trading engine with nothing on disk: simulator, risk manager, pipeline.
+
+    `log_events` False: the risk manager counts its kill-switch trips without logging them.
+    """
     spec = config.spec
     simulator = PaperKrakenSimulator.from_settings(spec.paper, clock)
     portfolio = Portfolio(simulator.balances()["USD"])
-    risk = RiskManager(spec.risk, spec.downtime.window(), clock, portfolio, log_events=False)
+    risk = RiskManager(spec.risk, spec.downtime.window(), clock, portfolio, log_events=log_events)
     pipeline = DecisionPipeline(
         symbols,
         spec.risk,
@@ -162,8 +166,17 @@ def run_backtest(
     )
     clock = ManualClock(datetime.fromtimestamp(int(timeline.opens[0]), UTC))
     regime = ReplayedRegime(timeline.regimes)
+    # A replay trips and resets the switch hundreds of times: its result counts them, rather
+    # than logging each as if the live trader had stopped.
     engine = build_engine(
-        config, clock, model, symbols, strategies=strategies, selector=selector, regime=regime
+        config,
+        clock,
+        model,
+        symbols,
+        strategies=strategies,
+        selector=selector,
+        regime=regime,
+        log_events=False,
     )
     starting = engine.portfolio.equity()
     steps = len(timeline)

@@ -54,48 +54,6 @@ class OrderIntent:
     confidence: float = 1.0
     reduce_only: bool = False  # exits: never grow a position
 
-    @classmethod
-    def market(
-        cls,
-        *,
-        client_order_id: str,
-        symbol: str,
-        side: Side,
-        quantity: float,
-        reference_price: float,
-        strategy: str,
-        confidence: float,
-        reduce_only: bool,
-    ) -> OrderIntent:
-        """A market order, as `OrderIntent(...)` builds it, in a fraction of the time.
-
-        The frozen `__init__` stores each field through `object.__setattr__`; a replay builds
-        one intent per trade, so this one stores exactly the same fields at once.
-        """
-        intent = _new(cls)
-        _set(
-            intent,
-            "__dict__",
-            {
-                "client_order_id": client_order_id,
-                "symbol": symbol,
-                "side": side,
-                "quantity": quantity,
-                "order_type": _MARKET,
-                "reference_price": reference_price,
-                "limit_price": None,
-                "strategy": strategy,
-                "confidence": confidence,
-                "reduce_only": reduce_only,
-            },
-        )
-        return intent
-
-
-_new = object.__new__
-_set = object.__setattr__
-_MARKET = OrderType.MARKET
-
 
 @dataclass(frozen=True)
 class Fill:

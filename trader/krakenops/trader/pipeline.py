@@ -13,7 +13,7 @@ import numpy.typing as npt
 from krakenops.core.config import RiskLimits
 from krakenops.core.features import FeatureState
 from krakenops.trader.model import ConfidenceModel, model_inputs
-from krakenops.trader.orders import OrderIntent, Side
+from krakenops.trader.orders import OrderIntent, OrderType, Side
 from krakenops.trader.portfolio import Portfolio
 from krakenops.trader.regime import MarketState, Regime, RegimeEngine, market_state
 from krakenops.trader.risk import CASH_MARGIN, Proposal, entry_quantity
@@ -45,7 +45,6 @@ KnownFeatures = Mapping[str, tuple[tuple[float, ...], bool]]
 # sized between the smallest and the largest multiplier rather than at full size.
 RULES_ONLY_CONFIDENCE = 0.5
 SIZE_HAIRCUT = 0.995
-_BUY, _SELL, _ENTER = Side.BUY, Side.SELL, SignalKind.ENTER
 
 
 # Per-bar records are slotted but not frozen: a frozen dataclass's __init__ stores each field
@@ -95,7 +94,8 @@ class Decision:
 
 
 class RegimeSource(Protocol):
-    """The regime engine as the pipeline reads it: fed one market reading a step."""
+    """The regime engine as the pipeline reads it: fed one market reading a step, unless it
+    knows its answers already."""
 
     # False for a source that knows its answers already (a replay's): no reading is taken.
     reads_market: bool
@@ -244,11 +244,10 @@ class DecisionPipeline:
         self, step: Step, entries: list[Signal], selection: Selection, decision: Decision
     ) -> None:
         model = self.model()
+        # Rules only, a row is needed just for the record of each entry that is proposed.
         rows: npt.NDArray[np.float64] | None = None
-        if model is None:
-            # Rules only: a row is needed just for the record of each entry that is proposed.
-            confidences = [RULES_ONLY_CONFIDENCE] * len(entries)
-        else:
+        confidences: list[float] | None = None
+        if model is not None:
             rows = np.stack([_inputs(step, s) for s in entries])
             confidences = model.confidence(rows).tolist()
         portfolio = self.portfolio
@@ -260,7 +259,7 @@ class DecisionPipeline:
             if position.strategy in exposure:
                 exposure[position.strategy] += portfolio.exposure(position.symbol)
         for index, signal in enumerate(entries):
-            confidence = confidences[index]
+            confidence = RULES_ONLY_CONFIDENCE if confidences is None else confidences[index]
             if signal.symbol in taken:
                 continue
             if model is not None and confidence < self.settings.min_confidence:
@@ -295,12 +294,12 @@ def _intent(
     reduce_only: bool,
 ) -> OrderIntent:
     # Deterministic from the decision, so a step decided twice asks the venue for the same order.
-    kind = signal.kind
-    return OrderIntent.market(
-        client_order_id=f"ko-{decision.time}-{signal.symbol}-{kind.value}-{len(decision.proposals)}",
+    return OrderIntent(
+        client_order_id=f"ko-{decision.time}-{signal.symbol}-{signal.kind.value}-{len(decision.proposals)}",
         symbol=signal.symbol,
-        side=_BUY if kind is _ENTER else _SELL,
+        side=signal.side,
         quantity=quantity,
+        order_type=OrderType.MARKET,
         reference_price=price,
         strategy=signal.strategy,
         confidence=confidence,
@@ -309,7 +308,7 @@ def _intent(
 
 
 def _inputs(step: Step, signal: Signal) -> npt.NDArray[np.float64]:
-    return model_inputs(step.markets[signal.symbol].features, signal.strategy, _BUY)
+    return model_inputs(step.markets[signal.symbol].features, signal.strategy, Side.BUY)
 
 
 def _count(counter: dict[str, int], key: str) -> None:

@@ -119,13 +119,11 @@ class RiskManager:
         self.clock = clock
         self.portfolio = portfolio
         self.state_path = state_path
-        # A replay trips and resets the switch hundreds of times: it counts them in `trips`
-        # rather than logging each as if the live trader had stopped.
-        self.log_events = log_events
+        self.log_events = log_events  # False: trips are counted in `trips`, not logged
         self.state = self._load()
         self.trips = 0  # kill-switch trips by this process
-        # The UTC day only changes at midnight; until then the day's answer is reused (a
-        # backtest asks every bar).
+        # The UTC day only changes at midnight; until then the day's answer is reused (the
+        # engine asks at every step).
         self._day_ends: datetime | None = None
         self.roll_day()
 

@@ -136,5 +136,5 @@ class ReplayedRegime:
         self.recovering = self._path.recovering[index]
 
     def update(self, state: MarketState) -> Regime:
-        """The reading was taken into account when the path was computed."""
+        """Never called (see `reads_market`): the reading went into the path already."""
         return self.regime

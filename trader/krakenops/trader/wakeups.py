@@ -50,7 +50,7 @@ class Wakeups:
         }
         active = _active_steps(timeline, strategies, selector)
         # Sorted step lists: bisect on a list costs a fraction of searchsorted on an array.
-        self._enter: dict[str, list[int]] = {}
+        self._flat: dict[str, list[int]] = {}
         self._held: dict[str, Mask] = {}
         # Exit rules that say where they act whatever the position; the others are absent.
         self._exit: dict[str, dict[str, Mask]] = {}
@@ -62,16 +62,16 @@ class Wakeups:
         self._ahead: dict[str, tuple[ExitsAhead, I64, Ahead]] = {}
         for symbol, series in timeline.series.items():
             decidable = series.warm_at & timeline.trading
-            enter = np.zeros(self.steps, dtype=np.bool_)
+            flat = np.zeros(self.steps, dtype=np.bool_)
             held = np.zeros(self.steps, dtype=np.bool_)
             exits: dict[str, Mask] = {}
             for name, strategy in strategies.items():
                 watch = _watch(strategy, series)
-                enter |= active[name] & _on_steps(series, watch.entries_flat, self.steps)
+                flat |= active[name] & _on_steps(series, watch.entries_flat, self.steps)
                 held |= active[name] & _on_steps(series, watch.entries_held, self.steps)
                 if watch.exit is not None:
                     exits[name] = decidable & _on_steps(series, watch.exit, self.steps)
-            self._enter[symbol] = np.flatnonzero(enter & decidable).tolist()
+            self._flat[symbol] = np.flatnonzero(flat & decidable).tolist()
             self._held[symbol] = held & decidable
             self._exit[symbol] = exits
             self._decidable[symbol] = np.flatnonzero(decidable)
@@ -80,7 +80,7 @@ class Wakeups:
         """The first step at or after `index` the engine must take; `steps` if there is none."""
         first = self.steps
         self._ahead.clear()
-        for symbol, unheld in self._enter.items():
+        for symbol, unheld in self._flat.items():
             position = positions.get(symbol)
             if position is None:
                 watched = unheld
