@@ -72,6 +72,7 @@ async def start_operator(
     clock: ManualClock,
     registry: kopf.OperatorRegistry | None = None,
     watches: tuple[tuple[str, str], ...] = (),
+    liveness_endpoint: str | None = None,
 ) -> RunningOperator:
     """Start the operator and wait until it watches both kinds: a stop before that would catch
     Kopf in its first discovery of the API."""
@@ -84,6 +85,7 @@ async def start_operator(
             namespaces=[settings.namespace],
             clusterwide=False,
             standalone=True,
+            liveness_endpoint=liveness_endpoint,
             memo=memo,
             stop_flag=stop_flag,
             ready_flag=ready_flag,
@@ -111,9 +113,12 @@ async def eventually(check: Callable[[], Any], within: float = 60.0, step: float
 
 @contextlib.asynccontextmanager
 async def operator_running(
-    server: ApiServer, settings: OperatorSettings, clock: ManualClock
+    server: ApiServer,
+    settings: OperatorSettings,
+    clock: ManualClock,
+    liveness_endpoint: str | None = None,
 ) -> AsyncIterator[RunningOperator]:
-    running = await start_operator(server, settings, clock)
+    running = await start_operator(server, settings, clock, liveness_endpoint=liveness_endpoint)
     try:
         yield running
     finally:

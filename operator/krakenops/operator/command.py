@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from krakenops.operator.settings import OperatorSettings
 
-__all__ = ["operator_command"]
+__all__ = ["liveness_endpoint", "operator_command"]
 
 
 def operator_command(argv: list[str]) -> int:
@@ -29,16 +29,18 @@ def operator_command(argv: list[str]) -> int:
         print(f"krakenops operator: invalid settings:\n{error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
-    liveness = (
-        f"http://0.0.0.0:{settings.liveness_port}/healthz" if settings.liveness_port else None
-    )
     asyncio.run(
         kopf.operator(
             namespaces=[settings.namespace],
             clusterwide=False,
             standalone=True,
-            liveness_endpoint=liveness,
+            liveness_endpoint=liveness_endpoint(settings),
             memo=kopf.Memo(settings=settings),
         )
     )
     return 0
+
+
+def liveness_endpoint(settings: OperatorSettings) -> str | None:
+    """Where Kopf serves /healthz for the kubelet's probe, on every interface; None when disabled."""
+    return f"http://0.0.0.0:{settings.liveness_port}/healthz" if settings.liveness_port else None
