@@ -1,12 +1,10 @@
-"""`krakenops demo`: paper trading over fifteen months of real Kraken bars on a simulated clock."""
+"""The demo's trading: the real loop over recorded bars, its summary and its equity chart."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import shutil
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,62 +12,15 @@ import numpy as np
 
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.atomic import read_jsonl
-from krakenops.core.clock import Clock, ManualClock
-from krakenops.core.config import EnvironmentConfig, load_config
+from krakenops.core.clock import Clock
+from krakenops.core.config import EnvironmentConfig
 from krakenops.core.marketdata import BAR_SECONDS
-from krakenops.core.verify import render, verify_startup
-from krakenops.trader.commands import replay_feed
 from krakenops.trader.feeds import MarketFeed
 from krakenops.trader.journal import venue_state_path
 from krakenops.trader.loop import TradingLoop
 from krakenops.trader.venues import paper_venue
 
-__all__ = ["demo_command", "draw", "paper_replay", "summarise"]
-
-PROJECT = Path(__file__).resolve().parents[3]
-# The May 2021 crash, the autumn rally, then the 2022 slide: every regime gets its turn.
-START = datetime(2021, 4, 1, tzinfo=UTC)
-END = datetime(2022, 6, 30, 23, tzinfo=UTC)
-
-
-def demo_command(argv: list[str]) -> int:
-    """Verify, then paper trade the embedded bars through the real loop, then summarise and chart."""
-    parser = argparse.ArgumentParser(prog="krakenops demo", description=demo_command.__doc__)
-    parser.add_argument("--config", default=str(PROJECT / "config/paper.kraken.crypto.global.yaml"))
-    parser.add_argument("--root", default="build/demo", help="artifact root for the demo's files")
-    parser.add_argument(
-        "--start", default=START.isoformat(), help="first traded hour (UTC, ISO 8601)"
-    )
-    parser.add_argument("--end", default=END.isoformat(), help="last traded hour (UTC, ISO 8601)")
-    args = parser.parse_args(argv)
-    root = Path(args.root).absolute()
-    config = load_config(args.config).with_root(root)
-    start, end = datetime.fromisoformat(args.start), datetime.fromisoformat(args.end)
-    clock = ManualClock(start)
-    result = verify_startup(config, clock)
-    print(render(result))
-    if not result.passed:
-        return 1
-    store = ArtifactStore(config.spec.artifacts, config.env_id)
-    # Each run starts from a fresh paper account; a replay must not resume yesterday's ledger.
-    for folder in (store.logs, store.ledger):
-        shutil.rmtree(folder, ignore_errors=True)
-    feed, missing = replay_feed(config, start, end)
-    for symbol in missing:
-        print(
-            f"Market data {symbol}: no embedded bars; not traded here (live paper trading polls it)"
-        )
-    window = config.spec.downtime.window()
-    print(
-        f"Replaying {start:%Y-%m-%d} .. {end:%Y-%m-%d} hour by hour; downtime {window.label()} daily"
-    )
-    loop = paper_replay(config, store, clock, feed, end)
-    summary = summarise(loop, store)
-    print(summary)
-    chart = root / "equity.png"
-    draw(store, chart)
-    print(f"Equity chart: {chart}")
-    return 0
+__all__ = ["draw", "paper_replay", "summarise"]
 
 
 def paper_replay(
