@@ -156,7 +156,9 @@ def _window(config: EnvironmentConfig, store: ArtifactStore, opens: datetime) ->
         print(
             f"   for comparison, rules-only on the same days: Sharpe {base.oos_sharpe:.3g}, "
             f"drawdown {base.max_drawdown:.3g}, turnover {base.annual_turnover:.3g}x, "
-            f"{len(rules.signals)} entries (with the model: {len(with_model.signals)})"
+            f"{len(rules.signals)} entries (with the model: {len(with_model.signals)}), "
+            f"kill switch tripped {rules.kill_switch_trips} times "
+            f"(with the model: {with_model.kill_switch_trips})"
         )
 
     print("\n4. Promotion attempt (confirm yes-promote)")
