@@ -18,7 +18,6 @@ __all__ = ["DowntimeWindow", "WindowPhase", "WindowStatus", "parse_hhmm"]
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _DAY = timedelta(days=1)
 _DAY_SECONDS = 24 * 3600
-_SECOND = timedelta(seconds=1)
 _MICROSECOND = timedelta(microseconds=1)
 _MICROS = 1_000_000
 _DAY_MICROS = _DAY_SECONDS * _MICROS

@@ -294,8 +294,9 @@ def _intent(
     reduce_only: bool,
 ) -> OrderIntent:
     # Deterministic from the decision, so a step decided twice asks the venue for the same order.
+    number = len(decision.proposals)
     return OrderIntent(
-        client_order_id=f"ko-{decision.time}-{signal.symbol}-{signal.kind.value}-{len(decision.proposals)}",
+        client_order_id=f"ko-{decision.time}-{signal.symbol}-{signal.kind.value}-{number}",
         symbol=signal.symbol,
         side=signal.side,
         quantity=quantity,
