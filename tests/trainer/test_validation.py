@@ -78,6 +78,7 @@ def test_validation_replays_only_bars_after_training_end(trained: Trained, copie
     assert report.checks["oos_sharpe"] == pytest.approx(figures.oos_sharpe)
     assert report.checks["annual_turnover"] == pytest.approx(figures.annual_turnover)
     assert report.checks["oos_days"] >= MIN_OOS_DAYS
+    assert report.checks["oos_kill_switch_trips"] == replay.result.kill_switch_trips
     failed = {g.name for g in report.gates if not g.passed}
     assert report.passed is (not failed)
     assert {f.split(" ")[0] for f in report.failures} == failed
@@ -89,6 +90,7 @@ def test_validation_replays_only_bars_after_training_end(trained: Trained, copie
         "max_drawdown",
         "tail_loss",
         "annual_turnover",
+        "oos_kill_switch_trips",
     }
 
 
@@ -103,6 +105,8 @@ def test_the_command_reports_each_gate_and_exits_by_the_verdict(
     assert code == (0 if report.passed else 1)
     for gate in ("integrity", "schema", "oos_sharpe", "max_drawdown", "tail_loss", "turnover"):
         assert gate in out
+    trips = report.checks["oos_kill_switch_trips"]
+    assert f"{report.checks['oos_trades']:.0f} trades, kill switch tripped {trips:.0f} times" in out
     assert str(store.validation_path(model_id)) in out
 
 

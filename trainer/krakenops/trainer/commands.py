@@ -172,6 +172,10 @@ def render_report(report: ValidationReport) -> str:
             lines.append(f"  {mark} {gate.name}")
         else:
             lines.append(f"  {mark} {gate.name} = {gate.value:.4g} (threshold {gate.threshold})")
+    trades, trips = report.checks.get("oos_trades"), report.checks.get("oos_kill_switch_trips")
+    if trades is not None and trips is not None:
+        # Not gates: what the replay did, for the reviewer to weigh.
+        lines.append(f"  replay: {trades:.0f} trades, kill switch tripped {trips:.0f} times")
     verdict = "PASSED" if report.passed else "FAILED: " + "; ".join(report.failures)
     lines.append(f"  {verdict}")
     lines.append(f"  report: {report.report_path}")

@@ -142,6 +142,8 @@ def _replay(
         return None
     result = run_backtest(config, usable, model, start_time=start)
     found.checks["oos_trades"] = float(len(result.signals))
+    # Not a gate: how often the daily loss limit stopped the replay is for the reviewer to read.
+    found.checks["oos_kill_switch_trips"] = float(result.kill_switch_trips)
     try:
         figures = performance(
             result.times, result.equity, result.starting_equity, result.traded_notional_usd
