@@ -164,3 +164,16 @@ def test_rollback_to_a_tampered_model_is_refused(store: ArtifactStore, clock: Ma
     assert outcome.refusals == (Refusal.CANDIDATE_TAMPERED,)
     pointer = store.read_pointer()
     assert pointer is not None and pointer.model_id == second.model_id
+
+
+def test_a_malformed_model_id_is_refused_and_the_refusal_recorded(
+    store: ArtifactStore, clock: ManualClock
+):
+    # A name that would reach outside the candidates folder, were it taken for a path.
+    outcome = promote(PromotionService(store, clock), "../pointer", "mp-1")
+    assert outcome.refusals == (Refusal.CANDIDATE_MISSING,)
+    assert "'../pointer' is not a model id" in outcome.explain()
+    assert store.read_pointer() is None
+    refused = list(store.registry_records())[-1]
+    assert refused.event == "refused" and refused.model_id is None
+    assert refused.details["requested_model_id"] == "../pointer"

@@ -223,6 +223,21 @@ def test_an_unknown_or_malformed_environment_is_bad_input(
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("model_id", ["x", "../model_20260205_abc123", "model_ABC"])
+def test_a_malformed_model_id_is_bad_input_and_nothing_is_recorded(
+    store: ArtifactStore, tmp_path: Path, capsys: pytest.CaptureFixture[str], model_id: str
+):
+    written = factories.candidate(store, "model_20260205_abc123")
+    store.write_validation(factories.report(written.model_id, written.sha256))
+    before = list(store.registry_records())
+    with pytest.raises(SystemExit) as exited:
+        promote_command(promote_args(tmp_path / "data", model_id, "--confirm", "yes-promote"))
+    assert exited.value.code == 2
+    assert f"{model_id!r} is not a model id" in capsys.readouterr().err
+    assert list(store.registry_records()) == before
+    assert store.read_pointer() is None
+
+
 def test_a_missing_config_file_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     args = ["--config", str(tmp_path / "absent.yaml"), "--env", "paper_kraken_crypto_global"]
     assert rollback_command([*args, "--confirm", "yes-rollback"]) == 2

@@ -110,6 +110,16 @@ def test_the_command_reports_each_gate_and_exits_by_the_verdict(
     assert str(store.validation_path(model_id)) in out
 
 
+def test_a_malformed_model_id_is_bad_input_and_no_report_is_written(
+    store: ArtifactStore, capsys: pytest.CaptureFixture[str]
+):
+    with pytest.raises(SystemExit) as exited:
+        validate_command(at_root(store, "--model-id", "../approved/model_x"))
+    assert exited.value.code == 2
+    assert "'../approved/model_x' is not a model id" in capsys.readouterr().err
+    assert not any(store.validations.rglob("*.json"))
+
+
 def test_a_candidate_validated_with_the_flags_passes_and_can_be_promoted(
     copied, capsys: pytest.CaptureFixture[str]
 ):

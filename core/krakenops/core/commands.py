@@ -8,11 +8,13 @@ from pathlib import Path
 
 from krakenops.core.clock import ManualClock, SystemClock, utc
 from krakenops.core.config import ConfigError, EnvironmentConfig, load_config
+from krakenops.core.records import parse_model_id
 from krakenops.core.verify import installed_probe, render, verify_startup
 
 __all__ = [
     "common_arguments",
     "load_for_cli",
+    "model_id_argument",
     "parse_config_args",
     "verify_command",
     "window_command",
@@ -23,6 +25,14 @@ def load_for_cli(config: str, root: str | None) -> EnvironmentConfig:
     """Load `config`, with the artifact root replaced when `--root` is given."""
     loaded = load_config(config)
     return loaded.with_root(Path(root)) if root else loaded
+
+
+def model_id_argument(value: str) -> str:
+    """`--model-id` as argparse checks it: a malformed id exits 2 before anything is read."""
+    try:
+        return parse_model_id(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def common_arguments(parser: argparse.ArgumentParser) -> None:

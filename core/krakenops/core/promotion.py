@@ -16,6 +16,7 @@ from krakenops.core.records import (
     RegistryEvent,
     RegistryRecord,
     ValidationReport,
+    parse_model_id,
 )
 
 __all__ = [
@@ -126,6 +127,11 @@ class PromotionService:
         if not request.model_id:
             return self._refuse(request, (Refusal.MODEL_ID_REQUIRED,), ["promote needs a model id"])
         model_id = request.model_id
+        try:
+            parse_model_id(model_id)
+        except ValueError as error:
+            # Not a name the store could hold: looking it up would be a path built from input.
+            return self._refuse(request, (Refusal.CANDIDATE_MISSING,), [str(error)])
         messages: list[str] = []
         sha: str | None = None
         try:
@@ -223,20 +229,33 @@ class PromotionService:
     def _refuse(
         self, request: PromotionRequest, refusals: tuple[Refusal, ...], messages: list[str]
     ) -> PromotionOutcome:
+        details = {
+            "promotion": request.request_id,
+            "action": request.action.value,
+            "refusals": ",".join(refusals),
+        }
+        model_id = request.model_id
+        if model_id is not None and not _is_model_id(model_id):
+            # The refusal is recorded all the same; the log's model_id field holds only ids.
+            details["requested_model_id"], model_id = model_id, None
         self.store.append_registry(
             RegistryRecord(
                 timestamp=self.clock.now(),
-                model_id=request.model_id,
+                model_id=model_id,
                 event=RegistryEvent.REFUSED,
                 env=self.store.env_id,
-                details={
-                    "promotion": request.request_id,
-                    "action": request.action.value,
-                    "refusals": ",".join(refusals),
-                },
+                details=details,
             )
         )
         return PromotionOutcome(False, refusals=refusals, messages=tuple(messages))
+
+
+def _is_model_id(value: str) -> bool:
+    try:
+        parse_model_id(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _explain(

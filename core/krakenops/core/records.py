@@ -22,13 +22,15 @@ __all__ = [
     "Sha256",
     "ValidationReport",
     "new_model_id",
+    "parse_model_id",
 ]
 
 _MODEL_ID = re.compile(r"^model_[a-z0-9_]{1,80}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-def _model_id(value: str) -> str:
+def parse_model_id(value: str) -> str:
+    """`value` if it is a model id; a model id names a folder, so nothing else may pass."""
     if not _MODEL_ID.match(value):
         raise ValueError(f"{value!r} is not a model id (model_ followed by a-z, 0-9, _)")
     return value
@@ -40,13 +42,13 @@ def _sha256(value: str) -> str:
     return value
 
 
-ModelId = Annotated[str, AfterValidator(_model_id)]
+ModelId = Annotated[str, AfterValidator(parse_model_id)]
 Sha256 = Annotated[str, AfterValidator(_sha256)]
 
 
 def new_model_id(created: datetime, token: str) -> str:
     """A model id such as `model_20260205_abc123`: sortable by day, unique by token."""
-    return _model_id(f"model_{created:%Y%m%d}_{token.lower()}")
+    return parse_model_id(f"model_{created:%Y%m%d}_{token.lower()}")
 
 
 class Record(BaseModel):

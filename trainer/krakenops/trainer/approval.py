@@ -9,7 +9,7 @@ import uuid
 
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import SystemClock
-from krakenops.core.commands import load_for_cli
+from krakenops.core.commands import load_for_cli, model_id_argument
 from krakenops.core.config import ConfigError, EnvironmentConfig
 from krakenops.core.promotion import PromotionOutcome, PromotionRequest, PromotionService
 from krakenops.core.records import Action
@@ -67,7 +67,12 @@ def promote_locally(store: ArtifactStore, request: PromotionRequest) -> Promotio
 def promote_command(argv: list[str], api: PromotionApi | None = None) -> int:
     """Promote a validated candidate; `api` stands in for the cluster's API server if given."""
     parser = _parser("promote", "Promote a validated candidate to an environment's approved model.")
-    parser.add_argument("--model-id", required=True, help="the candidate, e.g. model_20260205_abc")
+    parser.add_argument(
+        "--model-id",
+        required=True,
+        type=model_id_argument,
+        help="the candidate, e.g. model_20260205_abc",
+    )
     return _run(Action.PROMOTE, parser.parse_args(argv), api)
 
 

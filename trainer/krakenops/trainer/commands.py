@@ -8,7 +8,7 @@ from pathlib import Path
 
 from krakenops.core.artifacts import ArtifactError, ArtifactStore
 from krakenops.core.clock import SystemClock
-from krakenops.core.commands import parse_config_args
+from krakenops.core.commands import model_id_argument, parse_config_args
 from krakenops.core.config import EnvironmentConfig, GateThresholds
 from krakenops.core.marketdata import Bars, MarketDataError, default_data_dir, load_symbol
 from krakenops.core.records import ValidationReport
@@ -119,7 +119,7 @@ def validate_command(argv: list[str]) -> int:
     parser.add_argument("--root", help="artifact root to use instead of the one in the file")
     parser.add_argument("--data", help="folder of Kraken OHLCVT files (default: the market data)")
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--model-id", help="the candidate to validate")
+    which.add_argument("--model-id", type=model_id_argument, help="the candidate to validate")
     which.add_argument(
         "--approved", action="store_true", help="re-validate this environment's approved model"
     )
