@@ -56,8 +56,8 @@ class FeatureState:
 
     `fold` and `batch_features` compute the same numbers bit for bit: every recursion is written
     in the order of operations of the filter `batch_features` runs over the whole history (see
-    `_filter`), and the 48-bar window subtracts running totals exactly as the batch subtracts
-    its cumulative sums. The running statistics live in one tuple, unpacked into locals and packed
+    `_filter`), and the 48-bar window's sums come from block totals added as the batch adds them
+    (see `_rolling`). The running statistics live in one tuple, unpacked into locals and packed
     back once a bar: `fold` runs for every symbol every bar, and locals cost a fraction of
     attribute access.
     """
@@ -66,13 +66,13 @@ class FeatureState:
 
     def __init__(self) -> None:
         self._closes: deque[float] = deque(maxlen=73)  # ret_72 reads the close 72 bars back
-        # Running totals (sum of closes, sum of squared closes) after each of the last 48 bars
-        # and before them: the window's sums are the newest minus the oldest.
+        # Block totals (sum of closes, sum of squared closes since the block began) after each of
+        # the last 48 bars and before them; see `_rolling` for how they make the window's sums.
         self._totals: deque[tuple[float, float]] = deque([(0.0, 0.0)], maxlen=_WINDOW + 1)
         # EW mean and variance of ret_1 (spans 24 and 168); EW means of close (spans 12 and 48),
-        # of the relative range and of the volume (span 24); sum and sum of squares of every
-        # close so far.
-        self._stats = (0.0,) * 10
+        # of the relative range and of the volume (span 24); sum and sum of squares of the
+        # closes of the block under way and of the last complete block.
+        self._stats = (0.0,) * 12
         self.bars = 0
         self.vector = np.zeros(len(FEATURE_NAMES))
 
@@ -97,9 +97,20 @@ class FeatureState:
         seen = self.bars
         bars = self.bars = seen + 1
         relative_range = (high - low) / close
-        m24, vol_24, m168, vol_168, fast, slow, mean_range, mean_volume, total, squares = (
-            self._stats
-        )
+        (
+            m24,
+            vol_24,
+            m168,
+            vol_168,
+            fast,
+            slow,
+            mean_range,
+            mean_volume,
+            total,
+            squares,
+            block,
+            block_squares,
+        ) = self._stats
         if seen:
             ret_1 = math.log(close / closes[-1])
             # The recursions of _filter, operation for operation: mean K x mean + alpha x value;
@@ -121,8 +132,15 @@ class FeatureState:
             mean_range = relative_range
             mean_volume = volume
         closes.append(close)
-        total += close
-        squares += close * close
+        if seen % _WINDOW:
+            total += close
+            squares += close * close
+        else:
+            # Every 48 bars a block ends and the totals start again from this close: they never
+            # grow past one window's sums, so their rounding errors do not pile up with uptime.
+            block, block_squares = total, squares
+            total = close
+            squares = close * close
         totals = self._totals
         totals.append((total, squares))
         before, squares_before = totals[0]
@@ -137,11 +155,14 @@ class FeatureState:
             mean_volume,
             total,
             squares,
+            block,
+            block_squares,
         )
 
         n = bars if bars < _WINDOW else _WINDOW
-        mean = (total - before) / n
-        std = math.sqrt(max((squares - squares_before) / n - mean * mean, 0.0))
+        # The window: what the last block added after the bar 48 back, then the block under way.
+        mean = ((block - before) + total) / n
+        std = math.sqrt(max(((block_squares - squares_before) + squares) / n - mean * mean, 0.0))
         return (
             ret_1,
             math.log(close / closes[-25]) if bars > 24 else 0.0,
@@ -245,21 +266,45 @@ def _rolling(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Mean and std of the last `window` values (all of them at first), written to mean and std.
 
-    The window's sums are differences of running totals, as in `fold`: np.cumsum adds in
-    sequence, as `fold` accumulates. Before the window fills, its sums are the totals themselves.
+    The window's sums are made from block totals, as in `fold`: the values are cut into blocks of
+    `window`, each summed in sequence from its first value (np.cumsum adds in sequence, as `fold`
+    accumulates). A window spans the tail of the previous block, that block's last total minus
+    its total at the value `window` back, and the head of its own. Totals that never run past one
+    block keep the sums as exact at the millionth bar as at the first: running totals over the
+    whole history would grow with it, and their rounding errors with them.
     """
     n = x.shape[0]
+    blocks = -(-n // window)
     counts = np.minimum(np.arange(1.0, n + 1.0), float(window))
-    totals = np.cumsum(x, out=scratch)
-    mean[:window] = totals[:window]
-    np.subtract(totals[window:], totals[:-window], out=mean[window:])
+    values = np.zeros((blocks, window))  # the last block is padded with zeros
+    flat = values.reshape(-1)
+    totals = np.empty_like(values)
+    flat[:n] = x
+    _window_sums(values, totals, mean)
     np.divide(mean, counts, out=mean)
-    np.multiply(x, x, out=std)
-    squares = np.cumsum(std, out=std)
-    scratch[:window] = squares[:window]
-    np.subtract(squares[window:], squares[:-window], out=scratch[window:])
+    np.multiply(x, x, out=flat[:n])
+    flat[n:] = 0.0
+    _window_sums(values, totals, scratch)
     np.divide(scratch, counts, out=scratch)
     # var = max(sum of squares / n - mean^2, 0)
     np.subtract(scratch, np.multiply(mean, mean, out=std), out=std)
     np.maximum(std, 0.0, out=std)
     return mean, np.sqrt(std, out=std)
+
+
+def _window_sums(
+    values: npt.NDArray[np.float64],
+    totals: npt.NDArray[np.float64],
+    out: npt.NDArray[np.float64],
+) -> None:
+    """The sums of each window of `values`, a (blocks, window) array, written to out (flat).
+
+    The first block's windows are its totals; every later one is (the previous block's last
+    total - its total at the same place) + the block's own total, rounded in `fold`'s order.
+    Overwrites `values` and `totals`.
+    """
+    np.cumsum(values, axis=1, out=totals)
+    np.subtract(totals[:-1, -1:], totals[:-1], out=values[1:])
+    np.add(values[1:], totals[1:], out=values[1:])
+    values[0] = totals[0]
+    out[:] = values.reshape(-1)[: out.shape[0]]
