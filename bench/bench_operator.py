@@ -162,7 +162,7 @@ async def window_transition(
     clock = OffsetClock(edge - timedelta(seconds=head_start))
     opens_at = time.perf_counter() + head_start
     names = [f"env-{i:02d}" for i in range(count)]
-    running = await start_operator(server, settings, clock)  # type: ignore[arg-type]
+    running = await start_operator(server, settings, clock)
     try:
         for name in names:
             server.create(environment(name), "window")

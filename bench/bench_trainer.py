@@ -147,7 +147,7 @@ def ema_cross_backtesting_py(bars: Bars) -> float:
     def ema(values: object, span: int) -> object:
         return pd.Series(values).ewm(span=span, adjust=False).mean().to_numpy()
 
-    class EmaCross(Strategy):  # type: ignore[misc]
+    class EmaCross(Strategy):  # type: ignore[misc]  # backtesting ships no types: Strategy is Any
         def init(self) -> None:
             self.fast = self.I(ema, self.data.Close, 12)
             self.slow = self.I(ema, self.data.Close, 48)

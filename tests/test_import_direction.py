@@ -18,7 +18,7 @@ ALLOWED = {
 
 
 def imported_components(path: Path) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         names = []
         if isinstance(node, ast.Import):
@@ -49,7 +49,7 @@ BASE_DEPENDENCIES = {"numpy", "pydantic", "yaml", "prometheus_client"}
 
 
 def module_level_imports(path: Path) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for node in ast.parse(path.read_text(), str(path)).body:
         if isinstance(node, ast.Import):
             found.update(alias.name.split(".")[0] for alias in node.names)

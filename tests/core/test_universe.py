@@ -41,8 +41,9 @@ def test_symbols_can_be_added_and_removed():
     universe = Universe(["BTC"])
     universe.add("ETH")
     universe.add("ETH")
-    assert universe.symbols == ("BTC", "ETH")
+    added = universe.symbols
     universe.remove("BTC")
+    assert added == ("BTC", "ETH")
     assert universe.symbols == ("ETH",)
     with pytest.raises(KeyError):
         universe.remove("BTC")

@@ -42,9 +42,10 @@ class Market:
 
     def bar(self) -> tuple[Decimal, Decimal, Decimal]:
         i = self.index
-        return tuple(
+        high, low, close = (
             Decimal(repr(float(a[i]))) for a in (self.bars.high, self.bars.low, self.bars.close)
-        )  # type: ignore[return-value]
+        )
+        return high, low, close
 
 
 class Engine:

@@ -168,12 +168,12 @@ def check_ledger_equals_exchange(ledger: OrderLedger, fake: FakeKraken) -> dict[
     assert duplicates == 0, f"orders sent twice: {+engine.accepted_per_cl_ord_id}"
     on_exchange = {o["cl_ord_id"]: (txid, o) for txid, o in engine.orders.items()}
     ours = {kraken_client_id(o.cl_ord_id): o for o in ledger}
-    for cl_ord_id, (txid, order) in on_exchange.items():
+    for cl_ord_id, (txid, theirs) in on_exchange.items():
         mine = ours.get(cl_ord_id)
         assert mine is not None, f"{cl_ord_id} ({txid}) is on the exchange but not in the ledger"
         assert mine.txid == txid
-        assert mine.status is STATUS[order["status"]], (cl_ord_id, mine.status, order["status"])
-        assert mine.filled_volume == Decimal(order["vol_exec"])
+        assert mine.status is STATUS[theirs["status"]], (cl_ord_id, mine.status, theirs["status"])
+        assert mine.filled_volume == Decimal(theirs["vol_exec"])
     for order in ledger:
         if kraken_client_id(order.cl_ord_id) not in on_exchange:
             assert order.txid is None and order.status is OrderStatus.REJECTED, order

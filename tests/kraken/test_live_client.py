@@ -55,6 +55,7 @@ def test_a_resting_limit_order_fills_on_a_later_bar_and_on_bar_reports_it(
         OrderIntent("bid-1", "BTC", Side.BUY, 0.01, OrderType.LIMIT, price, price * 0.995)
     )
     assert result.status is OrderStatus.OPEN and result.fills == ()
+    assert result.exchange_order_id is not None
     fills = []
     for _ in range(500):
         fake.engine.advance()
@@ -64,7 +65,8 @@ def test_a_resting_limit_order_fills_on_a_later_bar_and_on_bar_reports_it(
     assert fills, "the bid was never reached in 500 bars"
     limit = float(fake.engine.orders[result.exchange_order_id]["descr"]["price"])
     assert [(f.liquidity, f.price) for f in fills] == [("maker", limit)]
-    assert client.query("bid-1").status is OrderStatus.FILLED
+    filled = client.query("bid-1")
+    assert filled is not None and filled.status is OrderStatus.FILLED
     assert client.on_bar("BTC", clock.now(), 0.0, 0.0, 0.0) == []
 
 
@@ -87,6 +89,7 @@ def test_cancelling_a_resting_order_and_cancelling_it_again(
     placed = client.submit(
         OrderIntent("far", "ETH", Side.BUY, 0.1, OrderType.LIMIT, price, price * 0.5)
     )
+    assert placed.exchange_order_id is not None
     assert [o.client_order_id for o in client.open_orders()] == ["far"]
     assert client.cancel("far").status is OrderStatus.CANCELED
     assert fake.engine.orders[placed.exchange_order_id]["status"] == "canceled"
@@ -140,7 +143,8 @@ def test_client_order_ids_reach_kraken_as_the_uuids_it_accepts(
         exchange.create_order("BTC/USD", "market", "buy", 0.01, None, {"clientOrderId": long_id})
     client = started(connect)
     result = client.submit(OrderIntent(long_id, "BTC", Side.BUY, 0.01, OrderType.MARKET, 7000.0))
-    assert result.status is OrderStatus.FILLED
+    assert result.status is OrderStatus.FILLED and result.exchange_order_id is not None
     sent = fake.engine.orders[result.exchange_order_id]["cl_ord_id"]
     assert sent == kraken_client_id(long_id) and len(sent) == 36
-    assert client.query(long_id).exchange_order_id == result.exchange_order_id
+    queried = client.query(long_id)
+    assert queried is not None and queried.exchange_order_id == result.exchange_order_id

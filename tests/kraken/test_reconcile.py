@@ -53,9 +53,9 @@ def test_a_late_arrival_is_rejected_by_its_deadline_before_the_retry(
         time.sleep(0.02)
     assert fake.rejections["EService:Deadline elapsed"] == 1
     assert fake.engine.accepted_per_cl_ord_id == {kraken_client_id("buy"): 1}
-    assert (
-        clock.now().timestamp() > client.ledger.get("buy").created + client.settings.order_deadline
-    )
+    order = client.ledger.get("buy")
+    assert order is not None
+    assert clock.now().timestamp() > order.created + client.settings.order_deadline
 
 
 def test_a_restarted_trader_finds_its_ledger_equal_to_kraken(
@@ -70,7 +70,8 @@ def test_a_restarted_trader_finds_its_ledger_equal_to_kraken(
     second = connect()
     second.start()
     assert second.halted is None
-    assert second.ledger.get("buy").status is OrderStatus.FILLED
+    bought = second.ledger.get("buy")
+    assert bought is not None and bought.status is OrderStatus.FILLED
     assert [o.client_order_id for o in second.open_orders()] == ["bid"]
 
 
@@ -86,6 +87,7 @@ def test_an_order_written_ahead_but_never_sent_is_resolved_after_its_deadline(
     second = connect()
     second.start()
     order = second.ledger.get("buy")
+    assert order is not None
     assert order.status is OrderStatus.REJECTED and "never reached Kraken" in (order.reason or "")
     assert clock.now().timestamp() > order.deadline
     assert fake.engine.orders == {}
@@ -107,6 +109,7 @@ def test_fills_made_while_the_trader_was_down_are_recovered(
     second = connect()
     second.start()
     order = second.ledger.get("bid")
+    assert order is not None
     assert order.status is OrderStatus.FILLED and set(order.fills) == set(fake.engine.trades)
 
 

@@ -36,6 +36,7 @@ def test_an_order_arrives_at_kraken_already_on_the_grid(connect: ClientFactory, 
     result = client.submit(
         OrderIntent("grid", "BTC", Side.BUY, 0.0123456789, OrderType.LIMIT, 7000.0, 3000.06)
     )
+    assert result.exchange_order_id is not None
     sent = fake.engine.orders[result.exchange_order_id]
     assert Decimal(sent["vol"]) == Decimal("0.01234567")
     assert Decimal(sent["descr"]["price"]) == Decimal("3000.0")

@@ -13,7 +13,7 @@ from typing import Any
 import kopf
 import yaml
 
-from krakenops.core.clock import ManualClock
+from krakenops.core.clock import Clock
 from krakenops.operator.runtime import Runtime
 from krakenops.operator.settings import OperatorSettings
 from tests.operator.emulator import ApiServer
@@ -69,7 +69,7 @@ class RunningOperator:
 async def start_operator(
     server: ApiServer,
     settings: OperatorSettings,
-    clock: ManualClock,
+    clock: Clock,
     registry: kopf.OperatorRegistry | None = None,
     watches: tuple[tuple[str, str], ...] = (),
     liveness_endpoint: str | None = None,
@@ -115,7 +115,7 @@ async def eventually(check: Callable[[], Any], within: float = 60.0, step: float
 async def operator_running(
     server: ApiServer,
     settings: OperatorSettings,
-    clock: ManualClock,
+    clock: Clock,
     liveness_endpoint: str | None = None,
 ) -> AsyncIterator[RunningOperator]:
     running = await start_operator(server, settings, clock, liveness_endpoint=liveness_endpoint)
@@ -152,12 +152,12 @@ def finish_job(
     """Play the Job controller: mark the Job complete or failed."""
     condition = {"type": "Complete" if succeeded else "Failed", "status": "True"}
     status = {"conditions": [condition], "succeeded" if succeeded else "failed": 1}
-    server.patch(*JOBS, namespace, name, {"status": status}, subresource="status")
+    server.merge_patch(*JOBS, namespace, name, {"status": status}, subresource="status")
 
 
 def set_ready(server: ApiServer, deployment: str, ready: int, namespace: str = "default") -> None:
     """Play the Deployment controller: report how many trader pods are ready."""
-    server.patch(
+    server.merge_patch(
         *DEPLOYMENTS,
         namespace,
         deployment,
@@ -188,5 +188,11 @@ def promotion_manifest(
 
 def promotion_status(server: ApiServer, name: str) -> dict[str, Any]:
     found = server.read(*MP, "default", name)
+    status: dict[str, Any] = (found or {}).get("status") or {}
+    return status
+
+
+def environment_status(server: ApiServer, name: str) -> dict[str, Any]:
+    found = server.read(*TE, "default", name)
     status: dict[str, Any] = (found or {}).get("status") or {}
     return status

@@ -148,19 +148,21 @@ async def test_malformed_promotion_refused_with_the_field_named(
 async def test_promotion_spec_cannot_change_once_created(apiserver: ApiServer):
     apiserver.create(promotion_manifest("review", "paper", "promote", "model_20260205_abc"))
     with pytest.raises(ApiError) as caught:
-        apiserver.patch(*MP, "default", "review", {"spec": {"modelId": "model_20260205_other"}})
+        apiserver.merge_patch(
+            *MP, "default", "review", {"spec": {"modelId": "model_20260205_other"}}
+        )
     assert caught.value.code == 422
     assert "spec is immutable" in caught.value.message
     # Status and metadata stay writable: the rule guards the request, not its record.
-    apiserver.patch(
+    apiserver.merge_patch(
         *MP, "default", "review", {"status": {"phase": "Pending"}}, subresource="status"
     )
-    apiserver.patch(*MP, "default", "review", {"metadata": {"labels": {"team": "quant"}}})
+    apiserver.merge_patch(*MP, "default", "review", {"metadata": {"labels": {"team": "quant"}}})
 
 
 async def test_an_environment_spec_may_change(apiserver: ApiServer):
     apiserver.create(manifest(PAPER_CONFIG))
-    changed = apiserver.patch(
+    changed = apiserver.merge_patch(
         *TE, "default", "paper-kraken-crypto-global", {"spec": {"suspend": True}}
     )
     assert changed["spec"]["suspend"] is True

@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes import client, config
@@ -25,13 +26,20 @@ def api(kubeconfig: Path) -> Iterator[client.ApiClient]:
         yield api
 
 
-def configmap(name: str, value: str) -> dict:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name},
-        "data": {"k": value},
-    }
+def configmap(name: str, value: str, resource_version: str | None = None) -> client.V1ConfigMap:
+    return client.V1ConfigMap(
+        api_version="v1",
+        kind="ConfigMap",
+        metadata=client.V1ObjectMeta(name=name, resource_version=resource_version),
+        data={"k": value},
+    )
+
+
+def stored(server: ApiServer) -> dict[str, Any]:
+    """The environment as the emulator keeps it."""
+    found = server.read(f"{GROUP}/{VERSION}", PLURAL, "default", NAME)
+    assert found is not None
+    return found
 
 
 async def test_create_answers_201_with_a_server_assigned_uid(api: client.ApiClient):
@@ -40,7 +48,8 @@ async def test_create_answers_201_with_a_server_assigned_uid(api: client.ApiClie
         core.create_namespaced_config_map, "default", configmap("a", "1")
     )
     # The client deserialises only a 201 into an object.
-    assert created is not None and created.metadata.uid and created.metadata.resource_version
+    assert created is not None and created.metadata is not None
+    assert created.metadata.uid and created.metadata.resource_version
     with pytest.raises(ApiException) as caught:
         await asyncio.to_thread(core.create_namespaced_config_map, "default", configmap("a", "1"))
     assert caught.value.status == 409
@@ -51,14 +60,15 @@ async def test_a_write_with_a_stale_resource_version_is_refused(api: client.ApiC
     first = await asyncio.to_thread(
         core.create_namespaced_config_map, "default", configmap("a", "1")
     )
-    stale = first.metadata.resource_version
+    assert first.metadata is not None
+    stale = configmap("a", "3", resource_version=first.metadata.resource_version)
     await asyncio.to_thread(core.patch_namespaced_config_map, "a", "default", {"data": {"k": "2"}})
-    body = configmap("a", "3") | {"metadata": {"name": "a", "resourceVersion": stale}}
     with pytest.raises(ApiException) as caught:
-        await asyncio.to_thread(core.replace_namespaced_config_map, "a", "default", body)
+        await asyncio.to_thread(core.replace_namespaced_config_map, "a", "default", stale)
     assert caught.value.status == 409
     fresh = await asyncio.to_thread(core.read_namespaced_config_map, "a", "default")
-    body["metadata"]["resourceVersion"] = fresh.metadata.resource_version
+    assert fresh.metadata is not None
+    body = configmap("a", "3", resource_version=fresh.metadata.resource_version)
     replaced = await asyncio.to_thread(core.replace_namespaced_config_map, "a", "default", body)
     assert replaced.data == {"k": "3"}
 
@@ -80,16 +90,12 @@ async def test_generation_counts_spec_changes_only(apiserver: ApiServer, api: cl
     await asyncio.to_thread(
         custom.patch_namespaced_custom_object, GROUP, VERSION, "default", PLURAL, NAME, labels
     )
-    assert (
-        apiserver.read(f"{GROUP}/{VERSION}", PLURAL, "default", NAME)["metadata"]["generation"] == 1
-    )
+    assert stored(apiserver)["metadata"]["generation"] == 1
     spec = {"spec": {"suspend": True}}
     await asyncio.to_thread(
         custom.patch_namespaced_custom_object, GROUP, VERSION, "default", PLURAL, NAME, spec
     )
-    assert (
-        apiserver.read(f"{GROUP}/{VERSION}", PLURAL, "default", NAME)["metadata"]["generation"] == 2
-    )
+    assert stored(apiserver)["metadata"]["generation"] == 2
 
 
 async def test_status_and_spec_are_written_through_their_own_endpoints(
@@ -101,14 +107,14 @@ async def test_status_and_spec_are_written_through_their_own_endpoints(
     await asyncio.to_thread(
         custom.patch_namespaced_custom_object_status, GROUP, VERSION, "default", PLURAL, NAME, both
     )
-    stored = apiserver.read(f"{GROUP}/{VERSION}", PLURAL, "default", NAME)
-    assert stored["status"] == {"phase": "Trading"} and stored["spec"]["suspend"] is False
+    written = stored(apiserver)
+    assert written["status"] == {"phase": "Trading"} and written["spec"]["suspend"] is False
     both = {"spec": {"suspend": True}, "status": {"phase": "Error"}}
     await asyncio.to_thread(
         custom.patch_namespaced_custom_object, GROUP, VERSION, "default", PLURAL, NAME, both
     )
-    stored = apiserver.read(f"{GROUP}/{VERSION}", PLURAL, "default", NAME)
-    assert stored["status"] == {"phase": "Trading"} and stored["spec"]["suspend"] is True
+    written = stored(apiserver)
+    assert written["status"] == {"phase": "Trading"} and written["spec"]["suspend"] is True
 
 
 async def test_a_posted_crd_registers_its_resource(apiserver: ApiServer, api: client.ApiClient):
@@ -123,9 +129,9 @@ async def test_a_posted_crd_registers_its_resource(apiserver: ApiServer, api: cl
     crd = apiserver.read(
         "apiextensions.k8s.io/v1", "customresourcedefinitions", "", f"{PLURAL}.{GROUP}"
     )
-    assert {"type": "Established", "status": "True", "reason": "InitialNamesAccepted"} in crd[
-        "status"
-    ]["conditions"]
+    assert crd is not None
+    established = {"type": "Established", "status": "True", "reason": "InitialNamesAccepted"}
+    assert established in crd["status"]["conditions"]
 
 
 async def test_unknown_fields_are_pruned_or_refused_when_strict(
@@ -144,11 +150,12 @@ async def test_unknown_fields_are_pruned_or_refused_when_strict(
             body,
             field_validation="Strict",
         )
-    assert caught.value.status == 422 and "spec.colour" in caught.value.body
+    assert caught.value.status == 422
+    assert caught.value.body is not None and "spec.colour" in caught.value.body
     created = await asyncio.to_thread(
         custom.create_namespaced_custom_object, GROUP, VERSION, "default", PLURAL, body
     )
-    assert "colour" not in created["spec"]
+    assert isinstance(created, dict) and "colour" not in created["spec"]
 
 
 async def test_a_watch_resumes_after_the_resource_version_it_was_given(apiserver: ApiServer):

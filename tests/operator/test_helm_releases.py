@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ def release_environment(release: str) -> dict[str, Any]:
     values = yaml.safe_load((CHART / f"values-{release}.yaml").read_text())
     rendered = helm_python.Chart.load(CHART).render(values, name=release, namespace="default")
     documents = yaml.safe_load_all(rendered["krakenops/templates/tradingenvironment.yaml"])
-    (environment,) = [d for d in documents if d]
+    environments: list[dict[str, Any]] = [d for d in documents if d]
+    (environment,) = environments
     return environment
 
 
@@ -56,8 +58,9 @@ async def test_chart_environments_get_traders_and_only_live_gets_the_promotion(
         apiserver.create(paper)
         apiserver.create(live)
         for name in ("paper-kraken-crypto-global", "live-kraken-crypto-global"):
-            await eventually(lambda n=name: apiserver.read(*DEPLOYMENTS, "default", f"{n}-trader"))
+            await eventually(partial(apiserver.read, *DEPLOYMENTS, "default", f"{name}-trader"))
         live_pod = apiserver.read(*DEPLOYMENTS, "default", "live-kraken-crypto-global-trader")
+        assert live_pod is not None
         volumes = live_pod["spec"]["template"]["spec"]["volumes"]
         assert any(v.get("secret", {}).get("secretName") == "kraken-api" for v in volumes)
         assert any(

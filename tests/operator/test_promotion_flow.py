@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from tests.factories import candidate, report
 from tests.operator.emulator import ApiServer
 from tests.operator.harness import (
     JOBS,
-    TE,
+    environment_status,
     event_reasons,
     eventually,
     finish_job,
@@ -44,7 +45,7 @@ def phase_of(server: ApiServer, name: str) -> str | None:
     return promotion_status(server, name).get("phase")
 
 
-async def settled(server: ApiServer, name: str, phase: str) -> dict:
+async def settled(server: ApiServer, name: str, phase: str) -> dict[str, Any]:
     await eventually(lambda: phase_of(server, name) == phase)
     return promotion_status(server, name)
 
@@ -62,7 +63,7 @@ async def test_promotion_with_a_passing_report_writes_the_pointer(
         apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
         status = await settled(apiserver, "promote-abc", "Promoted")
         approved = await eventually(
-            lambda: apiserver.read(*TE, "default", PAPER)["status"].get("approvedModel")
+            lambda: environment_status(apiserver, PAPER).get("approvedModel")
         )
         outcome = running.runtime.metrics.value(
             Metric.PROMOTIONS, environment=PAPER, action="promote", outcome="Promoted"
@@ -92,6 +93,7 @@ async def test_promotion_runs_a_validation_job_and_copies_its_report(
         apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
         await settled(apiserver, "promote-abc", "Validating")
         job = apiserver.read(*JOBS, "default", "promote-abc-validate")
+        assert job is not None
         command = job["spec"]["template"]["spec"]["containers"][0]["command"]
         assert command[-2:] == ["--model-id", MODEL]
         assert store.read_pointer() is None
@@ -101,7 +103,8 @@ async def test_promotion_runs_a_validation_job_and_copies_its_report(
         status = await settled(apiserver, "promote-abc", "Promoted")
     assert status["validation"]["reused"] is False
     assert {c["name"] for c in status["validation"]["checks"]} == {"integrity", "oos_sharpe"}
-    assert store.read_pointer().model_id == MODEL
+    pointer = store.read_pointer()
+    assert pointer is not None and pointer.model_id == MODEL
     assert event_reasons(apiserver, "promote-abc")[:1] == ["ValidationStarted"]
 
 
@@ -162,7 +165,8 @@ async def test_promotion_waits_for_confirmation_then_a_confirmed_request_reuses_
 
         apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
         await settled(apiserver, "promote-abc", "Promoted")
-    assert store.read_pointer().model_id == MODEL
+    pointer = store.read_pointer()
+    assert pointer is not None and pointer.model_id == MODEL
     assert len(apiserver.objects(*JOBS)) == 1, "the confirmed request reused the report"
     assert "AwaitingConfirmation" in event_reasons(apiserver, "review-abc")
 
@@ -211,12 +215,11 @@ async def test_rollback_restores_the_previous_pointer(
         apiserver.create(promotion_manifest("rollback", PAPER, "rollback", confirm="yes-rollback"))
         rolled = await settled(apiserver, "rollback", "RolledBack")
         await eventually(
-            lambda: (
-                apiserver.read(*TE, "default", PAPER)["status"]["approvedModel"]["modelId"] == first
-            )
+            lambda: environment_status(apiserver, PAPER)["approvedModel"]["modelId"] == first
         )
     assert rolled["model"] == first and rolled["previousModel"] == second
-    assert store.read_pointer().model_id == first
+    pointer = store.read_pointer()
+    assert pointer is not None and pointer.model_id == first
     assert [r.action.value for r in store.audit_records()] == ["promote", "promote", "rollback"]
 
 

@@ -20,8 +20,7 @@ from tests.operator.emulator import ApiServer
 from tests.operator.harness import (
     DEPLOYMENTS,
     JOBS,
-    MP,
-    TE,
+    environment_status,
     eventually,
     finish_job,
     manifest,
@@ -57,7 +56,7 @@ def replicas(server: ApiServer) -> int | None:
 
 
 def phase(server: ApiServer) -> str | None:
-    return ((server.read(*TE, "default", PAPER) or {}).get("status") or {}).get("phase")
+    return environment_status(server, PAPER).get("phase")
 
 
 async def test_window_flow_converges_across_a_restart_at_every_step(
@@ -95,7 +94,7 @@ async def test_window_flow_converges_across_a_restart_at_every_step(
     assert apiserver.read(*JOBS, "default", TRAIN_JOB) is not None, (
         "a finished Job is not an overrun"
     )
-    assert apiserver.read(*TE, "default", PAPER)["status"]["lastTraining"]["result"] == "Succeeded"
+    assert environment_status(apiserver, PAPER)["lastTraining"]["result"] == "Succeeded"
 
 
 async def test_promotion_converges_across_a_restart_at_every_step(
@@ -157,4 +156,4 @@ async def test_a_promotion_applied_just_before_a_crash_is_recorded_once(
     await running.stop()
     assert store.read_pointer() == written
     assert len(list(store.audit_records())) == 1
-    assert apiserver.read(*MP, "default", "promote-abc")["status"]["model"] == MODEL
+    assert promotion_status(apiserver, "promote-abc")["model"] == MODEL

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,7 +44,7 @@ def replicas(server: ApiServer, name: str = TRADER) -> int | None:
     return None if found is None else found["spec"]["replicas"]
 
 
-def status(server: ApiServer, name: str = PAPER) -> dict:
+def status(server: ApiServer, name: str = PAPER) -> dict[str, Any]:
     found = server.read(*TE, "default", name)
     return (found or {}).get("status") or {}
 
@@ -75,9 +76,10 @@ async def test_downtime_stops_the_trader_before_the_trainer_job_starts(
         assert job["spec"]["activeDeadlineSeconds"] == 2 * 3600 - 30 - 300
         assert job["metadata"]["ownerReferences"][0]["kind"] == "TradingEnvironment"
 
+        environment = apiserver.read(*TE, "default", PAPER)
+        assert environment is not None
         store = ArtifactStore(
-            running.runtime.environment(apiserver.read(*TE, "default", PAPER)).spec.artifacts,
-            "paper_kraken_crypto_global",
+            running.runtime.environment(environment).spec.artifacts, "paper_kraken_crypto_global"
         )
         candidate(store, "model_20260205_fresh")
         finish_job(apiserver, TRAIN_JOB)
@@ -153,7 +155,7 @@ async def test_suspend_pauses_scaling_and_jobs(
     async with operator_running(apiserver, settings, window_clock):
         apiserver.create(manifest(PAPER_CONFIG))
         await eventually(lambda: replicas(apiserver) == 1)
-        apiserver.patch(*TE, "default", PAPER, {"spec": {"suspend": True}})
+        apiserver.merge_patch(*TE, "default", PAPER, {"spec": {"suspend": True}})
         await eventually(lambda: status(apiserver).get("phase") == "Suspended")
 
         window_clock.set(at(3, 0, 30))
@@ -161,7 +163,7 @@ async def test_suspend_pauses_scaling_and_jobs(
         assert replicas(apiserver) == 1
         assert apiserver.objects(*JOBS) == []
 
-        apiserver.patch(*TE, "default", PAPER, {"spec": {"suspend": False}})
+        apiserver.merge_patch(*TE, "default", PAPER, {"spec": {"suspend": False}})
         await eventually(lambda: apiserver.read(*JOBS, "default", TRAIN_JOB))
         assert replicas(apiserver) == 0
 

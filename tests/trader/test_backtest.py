@@ -67,7 +67,8 @@ def test_filled_entries_become_signal_records_with_their_outcome(
     closed = [s for s in result.signals if s.pnl_usd is not None]
     assert closed
     for record in closed:
-        assert record.inputs.shape == (len(record.inputs),) and record.return_pct is not None
+        assert record.pnl_usd is not None and record.return_pct is not None
+        assert record.inputs.shape == (len(record.inputs),)
         assert np.sign(record.pnl_usd) == np.sign(record.return_pct)
     assert result.traded_notional_usd == pytest.approx(
         sum(f.quantity * f.price for f in result.fills)

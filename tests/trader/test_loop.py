@@ -152,7 +152,7 @@ def test_a_stop_request_ends_the_loop_with_its_state_saved(paper_config: Environ
         if loop.iterations == 48:
             loop.stop()
 
-    loop.iterate = iterate_then_stop  # type: ignore[method-assign]
+    loop.iterate = iterate_then_stop  # type: ignore[method-assign]  # run() must call the wrapper
     loop.run()
     assert loop.iterations == 48 and clock.now() == START + timedelta(hours=47)
     assert loop.journal.positions_path.exists() and venue_state_path(store).exists()
@@ -213,7 +213,7 @@ def test_a_buy_filled_while_the_trader_was_down_is_booked_then_sold(
     store = ArtifactStore(paper_config.spec.artifacts, paper_config.env_id)
     venue = paper_venue(paper_config, clock, venue_state_path(store))
     # The venue filled a buy whose fill the book never saw: the trader died in between.
-    venue.client.submit_market_order("ETH", 0.5, "buy", 2800.0)
+    venue.simulator.submit_market_order("ETH", 0.5, "buy", 2800.0)
     feed, _ = replay_feed(paper_config, START, START + timedelta(hours=3))
     loop = TradingLoop(paper_config, clock, feed, venue, store, interval_seconds=BAR_SECONDS)
     assert loop.portfolio.positions["ETH"].strategy == UNOWNED

@@ -79,7 +79,8 @@ def test_a_resting_limit_fills_as_maker_when_a_bar_trades_through_it(clock: Manu
     fills = sim.on_bar("ETH", when, high=1990.0, low=1880.0, close=1895.0)
     assert [f.price for f in fills] == [1900.0]
     assert fills[0].liquidity == "maker" and fills[0].fee_usd == pytest.approx(1900.0 * 0.0016)
-    assert sim.query(resting.client_order_id).status is OrderStatus.FILLED  # type: ignore[union-attr]
+    filled = sim.query(resting.client_order_id)
+    assert filled is not None and filled.status is OrderStatus.FILLED
     assert sim.open_orders() == []
 
 
@@ -157,4 +158,4 @@ def test_fast_path_records_equal_ordinary_ones(clock: ManualClock):
         (ordinary,),
     )
     with pytest.raises(AttributeError):
-        fill.price = 1.0  # type: ignore[misc]
+        fill.price = 1.0  # type: ignore[misc]  # the very write a frozen fill refuses

@@ -13,9 +13,9 @@ from krakenops.trader.model import MODEL_INPUT_NAMES
 from krakenops.trader.orders import Side
 from krakenops.trader.pipeline import RULES_ONLY_CONFIDENCE, DecisionPipeline
 from krakenops.trader.portfolio import Portfolio, Position
-from krakenops.trader.regime import Regime
+from krakenops.trader.regime import Regime, RegimeEngine
 from krakenops.trader.strategies import MeanReversion
-from tests.trader.strategies.markets import NOW, view
+from tests.trader.strategies.markets import NOW, Features, view
 
 LIMITS = RiskLimits()
 
@@ -33,12 +33,12 @@ class FixedModel:
 
 
 def pipeline(portfolio: Portfolio, model: FixedModel | None = None) -> DecisionPipeline:
-    p = DecisionPipeline(("BTC", "ETH"), LIMITS, portfolio, lambda: model)
-    p.regime.regime = Regime.NEUTRAL
-    return p
+    regime = RegimeEngine()
+    regime.regime = Regime.NEUTRAL
+    return DecisionPipeline(("BTC", "ETH"), LIMITS, portfolio, lambda: model, regime=regime)
 
 
-STRETCHED = {"zscore_48": -3.5}
+STRETCHED: Features = {"zscore_48": -3.5}
 
 
 def test_rules_only_sizes_entries_at_the_middle_multiplier():

@@ -37,7 +37,8 @@ CODES = (Regime.NEUTRAL, Regime.RISK_ON, Regime.RISK_OFF, Regime.PANIC)
 def states_of(readings: Sequence[Reading]) -> MarketStates:
     table = np.array([r if r is not None else (math.nan,) * 4 for r in readings]).reshape(-1, 4)
     read = np.array([r is not None for r in readings], dtype=np.bool_)
-    return MarketStates(*(np.ascontiguousarray(table[:, i]) for i in range(4)), read=read)
+    ret_24, ret_72, trend, vol_ratio = (np.ascontiguousarray(table[:, i]) for i in range(4))
+    return MarketStates(ret_24, ret_72, trend, vol_ratio, read)
 
 
 def step_by_step(states: MarketStates, regime_settings: RegimeSettings | None) -> RegimePath:

@@ -129,7 +129,8 @@ def test_the_kill_switch_stops_entries_but_lets_positions_close(tmp_path: Path):
     risk = manager(tmp_path, portfolio=portfolio)
     for _ in range(3):
         risk.record_closed(loss())
-    assert risk.check(entry("BTC", 30000.0, 29000.0, 50.0)).reason is DenialReason.KILL_SWITCH  # type: ignore[union-attr]
+    denial = risk.check(entry("BTC", 30000.0, 29000.0, 50.0))
+    assert denial is not None and denial.reason is DenialReason.KILL_SWITCH
     assert risk.check(sale("ETH", 1.0)) is None
 
 
@@ -186,7 +187,8 @@ def test_entry_price_must_be_positive_and_its_cost_below_equity(
 def test_an_entry_without_a_stop_under_its_price_is_invalid(tmp_path: Path):
     proposal = entry()
     no_stop = Proposal(proposal.intent, 0.0)
-    assert manager(tmp_path).check(no_stop).reason is DenialReason.INVALID_ORDER  # type: ignore[union-attr]
+    denial = manager(tmp_path).check(no_stop)
+    assert denial is not None and denial.reason is DenialReason.INVALID_ORDER
 
 
 def test_a_sale_larger_than_the_holding_is_invalid(tmp_path: Path):
@@ -233,7 +235,8 @@ def test_no_order_of_any_kind_in_downtime(
 def test_no_order_in_the_transition_before_the_window(tmp_path: Path):
     window = DowntimeWindow.parse("03:00", "05:00", drain_seconds=600)
     risk = manager(tmp_path, ManualClock(datetime(2026, 2, 5, 2, 55, tzinfo=UTC)), window=window)
-    assert risk.check(entry()).reason is DenialReason.DOWNTIME  # type: ignore[union-attr]
+    denial = risk.check(entry())
+    assert denial is not None and denial.reason is DenialReason.DOWNTIME
 
 
 def test_kill_switch_survives_restart_within_the_day(tmp_path: Path):
@@ -245,7 +248,8 @@ def test_kill_switch_survives_restart_within_the_day(tmp_path: Path):
     clock.advance(timedelta(hours=6))
     restarted = manager(tmp_path, clock)
     assert restarted.state.kill_switch and restarted.state.trades_today == 1
-    assert restarted.check(entry()).reason is DenialReason.KILL_SWITCH  # type: ignore[union-attr]
+    denial = restarted.check(entry())
+    assert denial is not None and denial.reason is DenialReason.KILL_SWITCH
 
 
 def test_kill_switch_and_daily_counters_reset_at_utc_midnight(tmp_path: Path):
@@ -267,14 +271,17 @@ def test_kill_switch_and_daily_counters_reset_at_utc_midnight(tmp_path: Path):
 def test_an_unreadable_risk_state_starts_with_the_kill_switch_on(tmp_path: Path):
     (tmp_path / "risk_state.json").write_text("{not json")
     risk = manager(tmp_path)
-    assert risk.check(entry()).reason is DenialReason.KILL_SWITCH  # type: ignore[union-attr]
+    denial = risk.check(entry())
+    assert denial is not None and denial.reason is DenialReason.KILL_SWITCH
 
 
 def test_limits_come_from_the_configuration(tmp_path: Path):
     limits = RiskLimits(max_consecutive_losses=1, max_daily_trades=1, per_trade_risk=0.01)
     risk = manager(tmp_path, limits=limits)
-    assert risk.check(entry(risk_usd=101.0)).reason is DenialReason.PER_TRADE_RISK  # type: ignore[union-attr]
+    denial = risk.check(entry(risk_usd=101.0))
+    assert denial is not None and denial.reason is DenialReason.PER_TRADE_RISK
     risk.record_order(entry(risk_usd=50.0))
-    assert risk.check(entry(risk_usd=50.0)).reason is DenialReason.DAILY_TRADE_LIMIT  # type: ignore[union-attr]
+    denial = risk.check(entry(risk_usd=50.0))
+    assert denial is not None and denial.reason is DenialReason.DAILY_TRADE_LIMIT
     risk.record_closed(loss())
     assert risk.state.kill_switch

@@ -14,7 +14,7 @@ from krakenops.core.clock import ManualClock
 from krakenops.core.config import EnvironmentConfig, load_config
 from krakenops.core.marketdata import Bars, load_symbol
 from krakenops.core.universe import Universe
-from krakenops.trainer.deadline import training_deadline
+from krakenops.trainer.deadline import Deadline, training_deadline
 from krakenops.trainer.training import TrainingPlan, TrainingResult, train_candidate
 from tests.conftest import PAPER_CONFIG
 
@@ -71,7 +71,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     steps: list[str] = []
     check = deadline.check
 
-    class Recording(type(deadline)):  # type: ignore[misc]
+    class Recording(Deadline):
         def check(self, step: str) -> None:
             steps.append(step)
             check(step)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,7 +18,9 @@ T0 = datetime(2022, 1, 10, 6, tzinfo=UTC)
 INPUTS = [0.01] * len(MODEL_INPUT_NAMES)
 
 
-def trade(hours: int, symbol: str, side: str, quantity: float, price: float, **extra) -> dict:
+def trade(
+    hours: int, symbol: str, side: str, quantity: float, price: float, **extra: Any
+) -> dict[str, Any]:
     return {
         "time": (T0 + timedelta(hours=hours)).isoformat(),
         "env": "paper_kraken_crypto_global",
@@ -32,7 +35,7 @@ def trade(hours: int, symbol: str, side: str, quantity: float, price: float, **e
     }
 
 
-def write_log(logs: Path, records: list[dict], observations: int = 3) -> None:
+def write_log(logs: Path, records: list[dict[str, Any]], observations: int = 3) -> None:
     logs.mkdir(parents=True, exist_ok=True)
     lines = [json.dumps(r) for r in records]
     (logs / "trades.jsonl").write_text("\n".join(lines) + "\n")

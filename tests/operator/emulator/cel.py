@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 import celpy
+from celpy.adapter import json_to_cel
 
 from tests.operator.emulator.schema import FieldError
 
@@ -31,9 +32,9 @@ def check_rules(value: Any, old: Any, schema: dict[str, Any], path: str = "") ->
         rule = item["rule"]
         if _is_transition(rule) and old is None:
             continue
-        activation = {"self": celpy.json_to_cel(value)}
+        activation = {"self": json_to_cel(value)}
         if old is not None:
-            activation["oldSelf"] = celpy.json_to_cel(old)
+            activation["oldSelf"] = json_to_cel(old)
         try:
             passed = bool(_program(rule).evaluate(activation))
         except Exception as error:

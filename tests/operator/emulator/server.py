@@ -111,7 +111,7 @@ class ApiServer(KubernetesScaffold):
             strict=False,
         )
 
-    def patch(
+    def merge_patch(
         self,
         api_version: str,
         plural: str,
@@ -120,6 +120,7 @@ class ApiServer(KubernetesScaffold):
         patch: Obj,
         subresource: str | None = None,
     ) -> Obj:
+        """Apply a JSON merge patch as a client's PATCH would; kmock's own `patch` sends one."""
         kind = self._store.kinds.of_plural(api_version, plural)
         return writes.patch(
             self._store,

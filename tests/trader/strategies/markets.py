@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from krakenops.core.features import FEATURE_NAMES
 from krakenops.trader.portfolio import Portfolio, Position
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies import Step, SymbolView
 
 NOW = 1_700_000_000
+
+
+class Features(TypedDict, total=False):
+    """Features by name for spreading into `view`: mypy then knows the dict holds no symbol,
+    close or time, and a misspelt name is a type error."""
+
+    ret_1: float
+    ret_24: float
+    ret_72: float
+    vol_24: float
+    vol_168: float
+    trend: float
+    range_24: float
+    zscore_48: float
+    volume_ratio: float
+
+
 CALM = {"vol_24": 0.01, "vol_168": 0.01, "range_24": 0.01, "volume_ratio": 1.0}
 
 
@@ -15,8 +34,8 @@ def view(
     symbol: str = "ETH", close: float = 2000.0, time: int = NOW, **features: float
 ) -> SymbolView:
     values = {**CALM, **features}
-    features = tuple(values.get(name, 0.0) for name in FEATURE_NAMES)
-    return SymbolView(symbol, time, close, features, True)
+    row = tuple(values.get(name, 0.0) for name in FEATURE_NAMES)
+    return SymbolView(symbol, time, close, row, True)
 
 
 def step(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies import DefensiveHedge, SignalKind, StableAllocator
-from tests.trader.strategies.markets import NOW, holding, step, view
+from tests.trader.strategies.markets import NOW, Features, holding, step, view
 
-FALLING = {"ret_24": -0.05, "trend": -0.01}
+FALLING: Features = {"ret_24": -0.05, "trend": -0.01}
 
 
 def test_hedge_sells_half_of_a_falling_long():

@@ -19,6 +19,7 @@ from krakenops.trader.strategies import (
     Ahead,
     ExitsAhead,
     Step,
+    Strategy,
     SymbolView,
     VolatilitySwing,
     Watchful,
@@ -34,7 +35,7 @@ def eth() -> tuple[Bars, np.ndarray]:
     return bars, batch_features(bars)
 
 
-def bar_by_bar(rules: ExitsAhead, position: Position, ahead: Ahead) -> int:
+def bar_by_bar(rules: Strategy, position: Position, ahead: Ahead) -> int:
     """Ask exit() at each bar, marking the peak as the book would; the first bar it fires."""
     for i in range(len(ahead)):
         position.peak_price = float(ahead.peak[i])
@@ -46,7 +47,7 @@ def bar_by_bar(rules: ExitsAhead, position: Position, ahead: Ahead) -> int:
             True,
         )
         step = Step(market.time, Regime.NEUTRAL, False, {}, Portfolio(0.0))
-        if rules.exit(position, market, step) is not None:  # type: ignore[attr-defined]
+        if rules.exit(position, market, step) is not None:
             return i
     return len(ahead)
 

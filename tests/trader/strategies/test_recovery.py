@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies import RecoveryReEntry, SignalKind
-from tests.trader.strategies.markets import NOW, holding, step, view
+from tests.trader.strategies.markets import NOW, Features, holding, step, view
 
-BOUNCE = {"ret_72": -0.15, "ret_1": 0.01}
+BOUNCE: Features = {"ret_72": -0.15, "ret_1": 0.01}
 
 
 def test_buys_a_bounce_after_a_panic():
@@ -30,8 +30,11 @@ def test_is_eligible_in_neutral():
 def test_exits_at_target_on_failure_or_on_time():
     strategy = RecoveryReEntry()
     position = holding("recovery_reentry", stop=1850.0).positions["ETH"]
-    assert strategy.exit(position, view(close=2130.0), step()).reason == "target"  # type: ignore[union-attr]
-    assert strategy.exit(position, view(close=1840.0), step()).reason == "stop"  # type: ignore[union-attr]
+    target = strategy.exit(position, view(close=2130.0), step())
+    assert target is not None and target.reason == "target"
+    stopped = strategy.exit(position, view(close=1840.0), step())
+    assert stopped is not None and stopped.reason == "stop"
     assert strategy.exit(position, view(close=2010.0, trend=-0.01), step()) is None
     aged = holding("recovery_reentry", opened=NOW - 30 * 3600).positions["ETH"]
-    assert strategy.exit(aged, view(close=2010.0, trend=-0.01), step()).reason == "recovery failed"  # type: ignore[union-attr]
+    failed = strategy.exit(aged, view(close=2010.0, trend=-0.01), step())
+    assert failed is not None and failed.reason == "recovery failed"

@@ -26,10 +26,10 @@ def test_exits_at_the_mean_at_the_stop_or_on_time():
     strategy = MeanReversion()
     position = holding("mean_reversion").positions["ETH"]
     assert strategy.exit(position, view(close=1950.0, zscore_48=-1.0), step()) is None
-    assert (
-        strategy.exit(position, view(close=1990.0, zscore_48=0.1), step()).reason
-        == "back at the mean"
-    )  # type: ignore[union-attr]
-    assert strategy.exit(position, view(close=1890.0, zscore_48=-4.0), step()).reason == "stop"  # type: ignore[union-attr]
+    mean = strategy.exit(position, view(close=1990.0, zscore_48=0.1), step())
+    assert mean is not None and mean.reason == "back at the mean"
+    stopped = strategy.exit(position, view(close=1890.0, zscore_48=-4.0), step())
+    assert stopped is not None and stopped.reason == "stop"
     old = holding("mean_reversion", opened=NOW - 49 * 3600).positions["ETH"]
-    assert strategy.exit(old, view(close=1950.0, zscore_48=-1.0), step()).reason == "time limit"  # type: ignore[union-attr]
+    timed = strategy.exit(old, view(close=1950.0, zscore_48=-1.0), step())
+    assert timed is not None and timed.reason == "time limit"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies import SignalKind, TrendFollower
-from tests.trader.strategies.markets import NOW, holding, step, view
+from tests.trader.strategies.markets import NOW, Features, holding, step, view
 
-UPTREND = {"trend": 0.01, "ret_72": 0.05, "zscore_48": 0.5}
+UPTREND: Features = {"trend": 0.01, "ret_72": 0.05, "zscore_48": 0.5}
 
 
 def test_enters_an_established_uptrend_with_a_stop_below():
@@ -16,7 +16,7 @@ def test_enters_an_established_uptrend_with_a_stop_below():
 
 
 def test_does_not_chase_a_spike_or_enter_a_flat_market():
-    spike = view(**{**UPTREND, "zscore_48": 3.0})
+    spike = view(**(UPTREND | {"zscore_48": 3.0}))
     flat = view("BTC", 30000.0, trend=0.001, ret_72=0.05)
     assert TrendFollower().entries(step(spike, flat, regime=Regime.RISK_ON)) == []
 
