@@ -47,12 +47,12 @@ def new_api_client(kubeconfig: Path | None) -> client.ApiClient:
     configuration = client.Configuration()
     if kubeconfig is None:
         try:
-            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            config.load_incluster_config(client_configuration=configuration)
             return client.ApiClient(configuration)
         except config.ConfigException:
             pass
     path = str(kubeconfig) if kubeconfig else None
-    config.load_kube_config(config_file=path, client_configuration=configuration)  # type: ignore[no-untyped-call]
+    config.load_kube_config(config_file=path, client_configuration=configuration)
     return client.ApiClient(configuration)
 
 
@@ -63,7 +63,7 @@ class Kube:
         self._api = api
 
     def close(self) -> None:
-        self._api.close()  # type: ignore[no-untyped-call]
+        self._api.close()
 
     async def get(self, ref: Ref, namespace: str, name: str) -> JSON | None:
         try:
@@ -134,7 +134,7 @@ class Kube:
             auth_settings=["BearerToken"],
         )
         response = self._api.call_api(*request)
-        data: bytes = response.read()  # type: ignore[no-untyped-call]
+        data: bytes = response.read()
         document = json.loads(data) if data else {}
         if not 200 <= response.status <= 299:
             message = document.get("message", "") if isinstance(document, dict) else ""

@@ -60,11 +60,11 @@ class KubernetesPromotions:
         # A configuration of its own: the client library's global default stays untouched.
         settings = client.Configuration()
         if kubeconfig or not in_cluster():
-            config.load_kube_config(  # type: ignore[no-untyped-call]
+            config.load_kube_config(
                 config_file=kubeconfig, context=context, client_configuration=settings
             )
         else:
-            config.load_incluster_config(client_configuration=settings)  # type: ignore[no-untyped-call]
+            config.load_incluster_config(client_configuration=settings)
         self._api = client.CustomObjectsApi(client.ApiClient(settings))
 
     @staticmethod
@@ -86,7 +86,7 @@ class KubernetesPromotions:
     def watch(self, namespace: str, name: str, timeout_seconds: int) -> Iterator[Mapping[str, Any]]:
         from kubernetes import watch
 
-        stream = watch.Watch().stream(  # type: ignore[no-untyped-call]
+        stream = watch.Watch().stream(
             self._api.list_namespaced_custom_object,
             GROUP,
             VERSION,
