@@ -27,12 +27,19 @@ class Features(TypedDict, total=False):
     volume_ratio: float
 
 
+# Written out for mypy's sake: kept in step with the features the trader actually computes.
+if set(Features.__annotations__) != set(FEATURE_NAMES):
+    raise ImportError(f"Features names {sorted(Features.__annotations__)}, not {FEATURE_NAMES}")
+
 CALM = {"vol_24": 0.01, "vol_168": 0.01, "range_24": 0.01, "volume_ratio": 1.0}
 
 
 def view(
     symbol: str = "ETH", close: float = 2000.0, time: int = NOW, **features: float
 ) -> SymbolView:
+    unknown = features.keys() - set(FEATURE_NAMES)
+    if unknown:
+        raise ValueError(f"no such features: {sorted(unknown)}")
     values = {**CALM, **features}
     row = tuple(values.get(name, 0.0) for name in FEATURE_NAMES)
     return SymbolView(symbol, time, close, row, True)
