@@ -106,7 +106,7 @@ def test_the_command_reports_each_gate_and_exits_by_the_verdict(
     for gate in ("integrity", "schema", "oos_sharpe", "max_drawdown", "tail_loss", "turnover"):
         assert gate in out
     trips = report.checks["oos_kill_switch_trips"]
-    assert f"{report.checks['oos_trades']:.0f} trades, kill switch tripped {trips:.0f} times" in out
+    assert f"{report.checks['oos_trades']:.0f} trades, {trips:.0f} kill-switch trips" in out
     assert str(store.validation_path(model_id)) in out
 
 

@@ -175,7 +175,7 @@ def render_report(report: ValidationReport) -> str:
     trades, trips = report.checks.get("oos_trades"), report.checks.get("oos_kill_switch_trips")
     if trades is not None and trips is not None:
         # Not gates: what the replay did, for the reviewer to weigh.
-        lines.append(f"  replay: {trades:.0f} trades, kill switch tripped {trips:.0f} times")
+        lines.append(f"  replay: {trades:.0f} trades, {trips:.0f} kill-switch trips")
     verdict = "PASSED" if report.passed else "FAILED: " + "; ".join(report.failures)
     lines.append(f"  {verdict}")
     lines.append(f"  report: {report.report_path}")

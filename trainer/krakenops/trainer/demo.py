@@ -157,7 +157,7 @@ def _window(config: EnvironmentConfig, store: ArtifactStore, opens: datetime) ->
             f"   for comparison, rules-only on the same days: Sharpe {base.oos_sharpe:.3g}, "
             f"drawdown {base.max_drawdown:.3g}, turnover {base.annual_turnover:.3g}x, "
             f"{len(rules.signals)} entries (with the model: {len(with_model.signals)}), "
-            f"kill switch tripped {rules.kill_switch_trips} times "
+            f"{rules.kill_switch_trips} kill-switch trips "
             f"(with the model: {with_model.kill_switch_trips})"
         )
 
