@@ -40,7 +40,8 @@ bench: setup
 	KRAKENOPS_BENCH_DATA=$(MARKET_DATA) $(BIN)/python -m bench
 
 # Needs docker, kind, helm and kubectl on the user's machine: builds the three images, loads them
-# into a kind cluster and installs the paper and live releases in one namespace.
+# into a kind cluster, installs the paper and live releases in one namespace and runs the e2e
+# suite against them (`make test` runs the same suite against the emulator).
 IMAGES := krakenops-trader:0.1.0 krakenops-trainer:0.1.0 krakenops-operator:0.1.0
 NAMESPACE ?= krakenops
 
@@ -57,6 +58,8 @@ e2e: setup images
 	helm upgrade --install live helm/krakenops -f helm/krakenops/values-live.yaml \
 		--kube-context kind-$(KIND_CLUSTER) -n $(NAMESPACE) --wait
 	kubectl --context kind-$(KIND_CLUSTER) -n $(NAMESPACE) get te,mp,deploy,jobs
+	KRAKENOPS_E2E_CONTEXT=kind-$(KIND_CLUSTER) KRAKENOPS_E2E_NAMESPACE=$(NAMESPACE) \
+		$(BIN)/pytest tests/e2e
 
 clean:
 	rm -rf $(VENV) $(TOOLS) build .mypy_cache .pytest_cache .ruff_cache

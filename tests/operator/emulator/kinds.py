@@ -56,6 +56,8 @@ BUILTINS = [
     Kind("", "v1", "configmaps", "ConfigMap", tracks_generation=False),
     Kind("", "v1", "secrets", "Secret", tracks_generation=False),
     Kind("", "v1", "events", "Event", tracks_generation=False),
+    Kind("", "v1", "serviceaccounts", "ServiceAccount", tracks_generation=False),
+    Kind("", "v1", "services", "Service", subresources=frozenset({"status"})),
     Kind("", "v1", "pods", "Pod", subresources=frozenset({"status"})),
     Kind(
         "",
@@ -66,6 +68,8 @@ BUILTINS = [
     ),
     Kind("apps", "v1", "deployments", "Deployment", subresources=frozenset({"status", "scale"})),
     Kind("batch", "v1", "jobs", "Job", subresources=frozenset({"status"})),
+    Kind("rbac.authorization.k8s.io", "v1", "roles", "Role", tracks_generation=False),
+    Kind("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", tracks_generation=False),
     Kind(
         "apiextensions.k8s.io",
         "v1",
