@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from krakenops.core.artifacts import ArtifactStore, Candidate
-from krakenops.core.records import CandidateMetadata, CandidateMetrics, ValidationReport
+from krakenops.core.records import (
+    ApprovedPointer,
+    CandidateMetadata,
+    CandidateMetrics,
+    ValidationReport,
+)
 
 WHEN = datetime(2026, 2, 5, 4, 15, tzinfo=UTC)
 
@@ -41,4 +46,16 @@ def report(model_id: str, sha256: str | None, *, passed: bool = True) -> Validat
         failures=failures,
         sha256=sha256,
         validated_at=WHEN,
+    )
+
+
+def pointer(written: Candidate, *, promotion: str, env_id: str = "") -> ApprovedPointer:
+    """A pointer to `written` as releases before pointers kept their previous wrote them."""
+    return ApprovedPointer(
+        model_id=written.model_id,
+        sha256=written.sha256,
+        promoted_at=WHEN,
+        promoted_by=env_id,
+        candidate_path=str(written.path),
+        promotion=promotion,
     )

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from krakenops.core.artifacts import ArtifactStore, Candidate
 from krakenops.core.clock import ManualClock
-from krakenops.core.promotion import PromotionRequest, PromotionService, Refusal, decide
+from krakenops.core.promotion import (
+    PromotionOutcome,
+    PromotionRequest,
+    PromotionService,
+    Refusal,
+    decide,
+)
 from krakenops.core.records import Action, ValidationReport
 from tests import factories
 
@@ -177,3 +184,90 @@ def test_a_malformed_model_id_is_refused_and_the_refusal_recorded(
     refused = list(store.registry_records())[-1]
     assert refused.event == "refused" and refused.model_id is None
     assert refused.details["requested_model_id"] == "../pointer"
+
+
+def rollback(service: PromotionService, request_id: str) -> PromotionOutcome:
+    return service.execute(PromotionRequest(Action.ROLLBACK, "yes-rollback", request_id))
+
+
+def three_validated(store: ArtifactStore) -> tuple[str, str, str]:
+    first, second = validated_pair(store)
+    third = factories.candidate(store, "model_20260205_third", payload=b"third")
+    store.write_validation(factories.report(third.model_id, third.sha256))
+    return first.model_id, second.model_id, third.model_id
+
+
+def pointed(store: ArtifactStore) -> tuple[str | None, str | None]:
+    """The model in force and the one a rollback would restore, as the files on disk say."""
+    pointer, previous = store.read_pointer(), store.read_previous_pointer()
+    return (pointer.model_id if pointer else None, previous.model_id if previous else None)
+
+
+def test_a_retry_changes_nothing_though_later_requests_moved_the_pointer(
+    store: ArtifactStore, clock: ManualClock
+):
+    service = PromotionService(store, clock)
+    a, b, c = three_validated(store)
+    promote(service, a, "mp-a")
+    promote(service, b, "mp-b")
+    rollback(service, "rb-1")
+    promote(service, c, "mp-c")
+    assert pointed(store) == (c, a)
+
+    # A restarted operator handles requests whose status it never wrote, in any order.
+    for retried in (rollback(service, "rb-1"), promote(service, b, "mp-b")):
+        assert retried.applied and retried.already_applied
+        assert retried.pointer is not None and retried.pointer.model_id == c
+    assert pointed(store) == (c, a)
+    assert [r.promotion for r in store.audit_records()] == ["mp-a", "mp-b", "rb-1", "mp-c"]
+    again = rollback(service, "rb-1").change
+    assert again is not None and (again.from_model, again.to_model) == (b, a)
+
+
+def test_a_crash_after_the_pointer_write_loses_neither_the_audit_line_nor_the_rollback_target(
+    store: ArtifactStore, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+):
+    service = PromotionService(store, clock)
+    a, b, c = three_validated(store)
+    promote(service, a, "mp-a")
+    promote(service, b, "mp-b")
+
+    def killed(self: ArtifactStore, pointer: object) -> None:
+        raise KeyboardInterrupt("killed after the pointer was written")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ArtifactStore, "write_previous_pointer", killed)
+        with pytest.raises(KeyboardInterrupt):
+            promote(service, c, "mp-c")
+    assert pointed(store) == (c, a), "the previous file still mirrors the pointer before"
+    assert [r.promotion for r in store.audit_records()] == ["mp-a", "mp-b"]
+
+    outcome = rollback(service, "rb-1")
+    assert outcome.applied
+    assert pointed(store) == (b, None), "the rollback restores the model the pointer replaced"
+    audit = [(r.promotion, r.from_model, r.to_model) for r in store.audit_records()]
+    assert audit == [("mp-a", None, a), ("mp-b", a, b), ("mp-c", b, c), ("rb-1", c, b)]
+
+
+def test_promoting_the_approved_model_again_keeps_the_rollback_target(
+    store: ArtifactStore, clock: ManualClock
+):
+    service = PromotionService(store, clock)
+    a, b, _ = three_validated(store)
+    promote(service, a, "mp-a")
+    promote(service, b, "mp-b")
+    assert promote(service, b, "mp-b-again").applied
+    assert pointed(store) == (b, a)
+    rollback(service, "rb-1")
+    assert pointed(store) == (a, None)
+
+
+def test_a_pointer_written_before_pointers_kept_their_previous_rolls_back_to_the_previous_file(
+    store: ArtifactStore, clock: ManualClock
+):
+    first, second = validated_pair(store)
+    store.write_pointer(factories.pointer(second, promotion="older-release"))
+    store.write_previous_pointer(factories.pointer(first, promotion="older-release-before"))
+    outcome = rollback(PromotionService(store, clock), "rb-1")
+    assert outcome.applied
+    assert pointed(store) == (first.model_id, None)

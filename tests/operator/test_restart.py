@@ -157,3 +157,40 @@ async def test_a_promotion_applied_just_before_a_crash_is_recorded_once(
     assert store.read_pointer() == written
     assert len(list(store.audit_records())) == 1
     assert promotion_status(apiserver, "promote-abc")["model"] == MODEL
+
+
+async def test_a_promotion_applied_before_a_crash_does_not_undo_one_made_while_it_was_down(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+):
+    first = candidate(store, MODEL)
+    later = candidate(store, "model_20260205_later", payload=b"later")
+    for made in (first, later):
+        store.write_validation(report(made.model_id, made.sha256))
+    apiserver.create(manifest(PAPER_CONFIG))
+    body = apiserver.create(
+        promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote")
+    )
+    service = PromotionService(store, window_clock)
+    # The operator wrote the pointer, then died before it could write the status ...
+    service.execute(PromotionRequest(Action.PROMOTE, "yes-promote", request_id(body), MODEL))
+    # ... and while it was down a person promoted another model with the CLI.
+    later_request = PromotionRequest(Action.PROMOTE, "yes-promote", "cli-1", later.model_id)
+    service.execute(later_request)
+
+    running = await start_operator(apiserver, settings, window_clock)
+    await eventually(lambda: promotion_status(apiserver, "promote-abc").get("phase") == "Promoted")
+    await eventually(
+        lambda: (environment_status(apiserver, PAPER).get("approvedModel") or {}).get("modelId")
+    )
+    await running.stop()
+    pointer = store.read_pointer()
+    assert pointer is not None and pointer.model_id == later.model_id
+    assert [r.promotion for r in store.audit_records()] == [request_id(body), "cli-1"]
+    status = promotion_status(apiserver, "promote-abc")
+    assert status["model"] == MODEL
+    assert status.get("previousModel") is None, "the first model replaced none"
+    approved = environment_status(apiserver, PAPER)["approvedModel"]
+    assert approved["modelId"] == later.model_id

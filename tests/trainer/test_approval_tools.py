@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from krakenops.core.artifacts import ArtifactStore, Candidate
 from krakenops.core.config import load_config
-from krakenops.core.records import ValidationReport
+from krakenops.core.records import ApprovedPointer, ValidationReport
 from krakenops.trainer.approval import promote_command, rollback_command
 from tests import factories
 from tests.conftest import PAPER_CONFIG
@@ -48,17 +48,8 @@ class Lab:
         ]
 
     def reset(self, current: Candidate | None, previous: Candidate | None) -> None:
-        from krakenops.core.records import ApprovedPointer
-
         def pointer(c: Candidate) -> ApprovedPointer:
-            return ApprovedPointer(
-                model_id=c.model_id,
-                sha256=c.sha256,
-                promoted_at=factories.WHEN,
-                promoted_by=self.store.env_id,
-                candidate_path=str(c.path),
-                promotion=f"setup-{c.model_id}",
-            )
+            return factories.pointer(c, promotion=f"setup-{c.model_id}", env_id=self.store.env_id)
 
         self.store.pointer.unlink(missing_ok=True)
         if current is not None:

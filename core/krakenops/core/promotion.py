@@ -57,9 +57,9 @@ class PromotionOutcome:
     applied: bool
     refusals: tuple[Refusal, ...] = ()
     messages: tuple[str, ...] = ()
-    pointer: ApprovedPointer | None = None
-    previous: ApprovedPointer | None = None
-    already_applied: bool = False
+    pointer: ApprovedPointer | None = None  # the pointer in force once the request was handled
+    change: AuditRecord | None = None  # what the request changed, as its audit line records it
+    already_applied: bool = False  # a retry: the change was made before, and is not made again
 
     def explain(self) -> str:
         if self.applied:
@@ -108,18 +108,35 @@ class PromotionService:
     def execute(self, request: PromotionRequest) -> PromotionOutcome:
         with exclusive_lock(self.lock_path):
             current = self.store.read_pointer()
-            if current is not None and current.promotion == request.request_id:
-                # A retry after a crash: the pointer is written; make sure the audit line is too.
-                self._ensure_audit(request, current, self.store.read_previous_pointer())
-                return PromotionOutcome(
-                    True,
-                    pointer=current,
-                    previous=self.store.read_previous_pointer(),
-                    already_applied=True,
-                )
+            if current is not None:
+                self._settle(current)
+            # A retry (a restarted operator, a CLI run again) changes nothing, even when later
+            # requests have moved the pointer since: its audit line says it was done.
+            done = self._change_of(request.request_id)
+            if done is not None:
+                return PromotionOutcome(True, pointer=current, change=done, already_applied=True)
             if request.action is Action.PROMOTE:
                 return self._promote(request, current)
             return self._rollback(request, current)
+
+    def _settle(self, current: ApprovedPointer) -> None:
+        """Finish what a crash may have cut short after `current` was written: its audit line,
+        and the previous-pointer file that mirrors what a rollback restores."""
+        self._ensure_audit(current)
+        if current.keeps_previous and self.store.read_previous_pointer() != current.previous:
+            self.store.write_previous_pointer(current.previous)
+
+    def _restorable(self, current: ApprovedPointer | None) -> ApprovedPointer | None:
+        """What a rollback restores now: the pointer in force says so itself, unless it was
+        written before pointers did."""
+        if current is not None and current.keeps_previous:
+            return current.previous
+        return self.store.read_previous_pointer()
+
+    def _change_of(self, request_id: str) -> AuditRecord | None:
+        env = self.store.env_id
+        changes = (r for r in self.store.audit_records() if r.env == env)
+        return next((r for r in changes if r.promotion == request_id), None)
 
     def _promote(
         self, request: PromotionRequest, current: ApprovedPointer | None
@@ -146,6 +163,11 @@ class PromotionService:
             messages.extend(_explain(r, request, validation, sha) for r in refusals)
             return self._refuse(request, refusals, messages)
         assert sha is not None
+        if current is not None and (current.model_id, current.sha256) == (model_id, sha):
+            # The same model again: a rollback must still reach the last other one.
+            previous = self._restorable(current)
+        else:
+            previous = None if current is None else current.model_copy(update={"previous": None})
         pointer = ApprovedPointer(
             model_id=model_id,
             sha256=sha,
@@ -154,20 +176,19 @@ class PromotionService:
             candidate_path=str(self.store.candidates / model_id),
             promotion=request.request_id,
             reason=request.reason,
+            action=Action.PROMOTE,
+            replaces=current.model_id if current else None,
+            previous=previous,
+            keeps_previous=True,
         )
-        # Previous first: a crash between the two writes leaves the old pointer in force.
-        if current is not None:
-            self.store.write_previous_pointer(current)
-        self.store.write_pointer(pointer)
-        self._ensure_audit(request, pointer, current)
-        return PromotionOutcome(True, pointer=pointer, previous=current)
+        return self._apply(pointer)
 
     def _rollback(
         self, request: PromotionRequest, current: ApprovedPointer | None
     ) -> PromotionOutcome:
         refusals = list(decide(request.action, request.confirm, None, None))
         messages = [_explain(r, request, None, None) for r in refusals]
-        previous = self.store.read_previous_pointer()
+        previous = self._restorable(current)
         if previous is None:
             refusals.append(Refusal.NO_PREVIOUS_MODEL)
             messages.append(f"{self.store.env_id} has no previous model to roll back to")
@@ -185,35 +206,42 @@ class PromotionService:
                 "promoted_at": self.clock.now(),
                 "promotion": request.request_id,
                 "reason": request.reason,
+                "action": Action.ROLLBACK,
+                "replaces": current.model_id if current else None,
+                "previous": None,  # one step back: a second rollback has nothing to restore
+                "keeps_previous": True,
             }
         )
-        self.store.write_pointer(restored)
-        self.store.write_previous_pointer(None)
-        self._ensure_audit(request, restored, current)
-        return PromotionOutcome(True, pointer=restored, previous=current)
+        return self._apply(restored)
 
-    def _ensure_audit(
-        self, request: PromotionRequest, pointer: ApprovedPointer, replaced: ApprovedPointer | None
-    ) -> None:
-        if any(r.promotion == request.request_id for r in self.store.audit_records()):
-            return
+    def _apply(self, pointer: ApprovedPointer) -> PromotionOutcome:
+        """Write the pointer (one atomic replace), then what follows from it."""
+        self.store.write_pointer(pointer)
+        self.store.write_previous_pointer(pointer.previous)
+        change = self._ensure_audit(pointer)
+        return PromotionOutcome(True, pointer=pointer, change=change)
+
+    def _ensure_audit(self, pointer: ApprovedPointer) -> AuditRecord:
+        """The audit line of the change that wrote `pointer`, appended unless it is there."""
+        recorded = self._change_of(pointer.promotion)
+        if recorded is not None:
+            return recorded
         now = self.clock.now()
-        self.store.append_audit(
-            AuditRecord(
-                timestamp=now,
-                model_id=pointer.model_id,
-                action=request.action,
-                env=self.store.env_id,
-                reason=request.reason,
-                promotion=request.request_id,
-                from_model=replaced.model_id if replaced else None,
-                to_model=pointer.model_id,
-                sha256=pointer.sha256,
-            )
+        record = AuditRecord(
+            timestamp=now,
+            model_id=pointer.model_id,
+            action=pointer.action,
+            env=self.store.env_id,
+            reason=pointer.reason,
+            promotion=pointer.promotion,
+            from_model=pointer.replaces,
+            to_model=pointer.model_id,
+            sha256=pointer.sha256,
         )
+        self.store.append_audit(record)
         event = (
             RegistryEvent.PROMOTED
-            if request.action is Action.PROMOTE
+            if pointer.action is Action.PROMOTE
             else RegistryEvent.ROLLED_BACK
         )
         self.store.append_registry(
@@ -222,9 +250,10 @@ class PromotionService:
                 model_id=pointer.model_id,
                 event=event,
                 env=self.store.env_id,
-                details={"promotion": request.request_id},
+                details={"promotion": pointer.promotion},
             )
         )
+        return record
 
     def _refuse(
         self, request: PromotionRequest, refusals: tuple[Refusal, ...], messages: list[str]

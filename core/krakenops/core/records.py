@@ -124,6 +124,17 @@ class ApprovedPointer(Record):
         description="The request that wrote this pointer (ModelPromotion or CLI id)."
     )
     reason: str = ""
+    action: Action = Field(Action.PROMOTE, description="What the request that wrote it did.")
+    replaces: ModelId | None = Field(None, description="The model it replaced, if any.")
+    # Kept inside the pointer, so that one atomic write moves both: a crash between two files
+    # could lose the model a rollback should restore.
+    previous: ApprovedPointer | None = Field(
+        None, description="What a rollback restores: the last other model, as it was approved."
+    )
+    # Pointers written before `previous` was kept in them leave it to approved_model.prev.json.
+    keeps_previous: bool = Field(
+        False, description="Whether `previous` is what a rollback restores."
+    )
 
 
 class AuditRecord(Record):

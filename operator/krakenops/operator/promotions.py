@@ -270,12 +270,14 @@ def _number(value: float | bool | None) -> float | None:
 def _report_outcome(
     spec: ModelPromotionSpec, outcome: PromotionOutcome, report: PromotionReport
 ) -> None:
-    if outcome.applied and outcome.pointer is not None:
-        previous = outcome.previous.model_id if outcome.previous else None
-        report.fields["model"] = outcome.pointer.model_id
-        report.fields["sha256"] = outcome.pointer.sha256
+    change = outcome.change
+    if outcome.applied and outcome.pointer is not None and change is not None:
+        # What this request changed; a retry of it reports the same, whatever came since.
+        previous = change.from_model
+        report.fields["model"] = change.to_model
+        report.fields["sha256"] = change.sha256
         report.fields["previousModel"] = previous
-        report.fields["completedAt"] = timestamp(outcome.pointer.promoted_at)
+        report.fields["completedAt"] = timestamp(change.timestamp)
         if spec.action is Action.PROMOTE:
             phase, reason, event = PromotionPhase.PROMOTED, Reason.PROMOTED, EventReason.PROMOTED
         else:
@@ -285,7 +287,10 @@ def _report_outcome(
                 EventReason.ROLLED_BACK,
             )
         message = (
-            f"{spec.environment} now trades {outcome.pointer.model_id} (was {previous or 'none'})"
+            f"{spec.environment} now trades {change.to_model} (was {previous or 'none'})"
+            if outcome.pointer.promotion == change.promotion
+            else f"{spec.environment} took {change.to_model} (was {previous or 'none'}); "
+            f"{outcome.pointer.model_id} has been approved since"
         )
         report.set(phase, reason, message)
         report.notices.append(Notice(event, message))

@@ -126,9 +126,10 @@ def _run(action: Action, args: argparse.Namespace, api: PromotionApi | None = No
         for message in outcome.messages:
             print(f"  - {message}", file=sys.stderr)
         return 1
-    pointer = outcome.pointer
+    pointer, change = outcome.pointer, outcome.change
     assert pointer is not None
-    before = outcome.previous.model_id if outcome.previous else "rules-only"
+    assert change is not None
+    before = change.from_model or "rules-only"
     print(
         f"{prog}: {store.env_id} now trades {pointer.model_id} (sha256 {pointer.sha256[:12]}), "
         f"was {before}; pointer {store.pointer}; audit {store.approvals_log}"
