@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import AsyncGeneratorType
 from typing import Any
 
 import kopf
 import yaml
+from kopf._cogs.clients.watching import infinite_watch
 
 from krakenops.core.clock import Clock
 from krakenops.operator.runtime import Runtime
@@ -64,6 +66,38 @@ class RunningOperator:
         self.stop_flag.set()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(self.task, timeout=30)
+        await close_abandoned_watch_streams()
+
+
+async def close_abandoned_watch_streams() -> None:
+    """Close what a stopped Kopf left of its watch-streams, each stream before what it holds.
+
+    Kopf stops a watcher by cancelling it wherever it is. Cancelled between two events (while it
+    spawns a worker), it leaves its stream's async generators paused at a `yield`, kept alive by
+    the stream's inactivity timer until the loop ends. The loop then closes them all at once and
+    in no order: the generator behind the stream's `async with streaming_block(...)` can go
+    first, and the stream's own exit fails with "generator didn't stop after athrow()".
+    """
+    paused = paused_kopf_generators()
+    # A stream's exit closes its `async with` as written; the rest are only `async for`-nested,
+    # so their order does not matter.
+    paused.sort(key=lambda generator: generator.ag_code is not infinite_watch.__code__)
+    for generator in paused:
+        await generator.aclose()
+
+
+def paused_kopf_generators() -> list[AsyncGeneratorType[Any, Any]]:
+    """Kopf's async generators paused at a `yield`: once the operator stops, nothing resumes them."""
+    loop = asyncio.get_running_loop()
+    # The async generators the loop closes when it ends; asyncio has no public accessor for them.
+    live: Iterable[AsyncGeneratorType[Any, Any]] = loop._asyncgens  # type: ignore[attr-defined]
+    return [
+        generator
+        for generator in live
+        if generator.ag_frame is not None
+        and generator.ag_await is None
+        and generator.ag_frame.f_globals["__name__"].startswith("kopf.")
+    ]
 
 
 async def start_operator(

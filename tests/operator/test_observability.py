@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -149,6 +150,32 @@ async def test_the_metrics_endpoint_serves_what_the_operator_counted(
     for thread in serving:
         thread.join(timeout=5)
         assert not thread.is_alive()
+    assert refuses_connections(port)
+    assert can_listen_on(port)
+
+
+async def test_the_metrics_server_stops_without_holding_up_the_event_loop(
+    apiserver: ApiServer, settings: OperatorSettings, window_clock: ManualClock
+) -> None:
+    port = free_port()
+    observed = settings.model_copy(update={"metrics_port": port})
+    loop = asyncio.get_running_loop()
+    answered = threading.Event()
+    answered_during_shutdown: list[bool] = []
+    async with operator_running(apiserver, observed, window_clock) as running:
+        server = running.memo["metrics_server"]
+        shutdown = server.shutdown
+
+        def shutdown_once_the_loop_answers() -> None:
+            # Called on the loop's own thread, this would hold the loop until the wait ran out.
+            loop.call_soon_threadsafe(answered.set)
+            answered_during_shutdown.append(answered.wait(timeout=5))
+            shutdown()
+
+        server.shutdown = shutdown_once_the_loop_answers
+    assert answered_during_shutdown == [True], (
+        "the event loop runs other work while the metrics server stops"
+    )
     assert refuses_connections(port)
     assert can_listen_on(port)
 

@@ -24,6 +24,7 @@ from tests.operator.harness import (
     eventually,
     finish_job,
     manifest,
+    paused_kopf_generators,
     promotion_manifest,
     promotion_status,
     set_ready,
@@ -194,3 +195,19 @@ async def test_a_promotion_applied_before_a_crash_does_not_undo_one_made_while_i
     assert status.get("previousModel") is None, "the first model replaced none"
     approved = environment_status(apiserver, PAPER)["approvedModel"]
     assert approved["modelId"] == later.model_id
+
+
+async def test_an_operator_stopped_amid_events_leaves_no_watch_stream_open(
+    apiserver: ApiServer, settings: OperatorSettings, window_clock: ManualClock
+):
+    running = await start_operator(apiserver, settings, window_clock)
+    for index in range(50):
+        environment = manifest(PAPER_CONFIG)
+        environment["metadata"]["name"] = f"env-{index:02d}"
+        apiserver.create(environment)
+    # Stopped while it hands fifty new objects to their workers, Kopf cancels a watcher between
+    # two events of its stream.
+    await running.stop()
+    assert [generator.__qualname__ for generator in paused_kopf_generators()] == [], (
+        "the loop would close these at its end, in no order"
+    )

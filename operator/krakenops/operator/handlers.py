@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -70,7 +71,8 @@ async def cleanup(memo: Any, **_: Any) -> None:
         runtime.kube.close()
     server = memo.get("metrics_server")
     if server is not None:
-        server.shutdown()
+        # shutdown() waits for serve_forever's next poll, up to half a second: not on the loop.
+        await asyncio.to_thread(server.shutdown)
         server.server_close()
 
 
