@@ -1,4 +1,4 @@
-"""The approved-model pointer, read every loop: a new pointer is verified before it replaces the old."""
+"""The approved-model pointer, read every loop: only the model it names, once verified, is used."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class ModelWatch:
         self.store = store
         self.model: SklearnConfidenceModel | None = None
         self.refusals = 0
-        self._refused_sha: str | None = None  # what was refused last: not retried until it changes
+        self._refused: tuple[str, str] | None = None  # (what, why) last refused: said only once
 
     def current(self) -> SklearnConfidenceModel | None:
         return self.model
@@ -33,13 +33,11 @@ class ModelWatch:
         return self.model.model_id if self.model is not None else "rules-only"
 
     def check(self) -> None:
-        """Compare the pointer with the loaded model; load, keep or drop accordingly."""
+        """Use the model the pointer names if it verifies; otherwise trade rules-only."""
         try:
             pointer = self.store.read_pointer()
         except ArtifactError as error:
-            if self._refused_sha != str(error):
-                self._refused_sha = str(error)
-                self._refuse("pointer", str(error))
+            self._refuse("pointer", str(error))
             return
         if pointer is None:
             if self.model is not None:
@@ -51,22 +49,21 @@ class ModelWatch:
                     model_id=self.model.model_id,
                 )
                 self.model = None
-            self._refused_sha = None
+            self._refused = None
             return
         if self.model is not None and self.model.sha256 == pointer.sha256:
             return
-        if pointer.sha256 == self._refused_sha:
-            return
+        # A refused model is verified again on every check, so that the same pointer loads once
+        # its files are repaired; the refusal itself is logged and counted only when it changes.
         try:
             candidate = self.store.open_candidate(pointer.model_id, expected_sha256=pointer.sha256)
             model = load_candidate_model(candidate)
         except (ArtifactError, OSError) as error:
-            self._refused_sha = pointer.sha256
             self._refuse(pointer.model_id, str(error))
             return
         previous = self.model_id
         self.model = model
-        self._refused_sha = None
+        self._refused = None
         event(
             log,
             logging.INFO,
@@ -78,15 +75,21 @@ class ModelWatch:
         )
 
     def _refuse(self, model_id: str, why: str) -> None:
+        # The pointer has moved away from any model held, so that model is dropped too: it may be
+        # the very one a rollback or a newer promotion meant to replace.
+        previous = self.model_id
+        self.model = None
+        if self._refused == (model_id, why):
+            return
+        self._refused = (model_id, why)
         self.refusals += 1
-        keeping = self.model_id
         event(
             log,
             logging.WARNING,
             "model_refused",
-            f"model {model_id} refused: {why}; keeping {keeping}",
+            f"model {model_id} refused: {why}; trading rules-only (was {previous})",
             model_id=model_id,
-            keeping=keeping,
+            previous=previous,
             reason=MODEL_REFUSED,
             detail=why,
         )
