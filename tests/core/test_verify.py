@@ -62,6 +62,22 @@ def test_approved_model_is_checked_against_its_sha256(
     assert "REFUSED" in model_check.details[0] and "rules-only" in model_check.details[0]
 
 
+def test_a_manifest_that_is_not_text_warns_and_starts_rules_only(
+    paper_config: EnvironmentConfig, store: ArtifactStore, clock: ManualClock
+):
+    written = factories.candidate(store, "model_20260205_abc123")
+    store.write_validation(factories.report(written.model_id, written.sha256))
+    PromotionService(store, clock).execute(
+        PromotionRequest(Action.PROMOTE, "yes-promote", "mp-1", written.model_id)
+    )
+    (written.path / "sha256.txt").write_bytes(b"\xff\xfe not utf-8")
+    result = verify_startup(paper_config, clock)
+    model_check = next(c for c in result.checks if c.text.startswith("Approved model"))
+    assert result.passed
+    assert model_check.outcome is Outcome.WARN
+    assert "REFUSED" in model_check.details[0] and "rules-only" in model_check.details[0]
+
+
 def test_live_without_mounted_credentials_fails(
     live_config: EnvironmentConfig,
     clock: ManualClock,

@@ -136,3 +136,27 @@ def test_an_unreadable_pointer_is_refused_once_and_drops_the_model(store: Artifa
     watch.check()
     watch.check()
     assert watch.current() is None and watch.refusals == 1
+
+
+@pytest.mark.parametrize("damaged", ["sha256.txt", "metadata.json"])
+def test_a_manifest_that_is_not_text_is_refused_and_the_loop_goes_on(
+    store: ArtifactStore, damaged: str
+):
+    watch = ModelWatch(store)
+    promote(store, save(store, "model_20260205_good"))
+    watch.check()
+    corrupt = save(store, "model_20260206_corrupt")
+    promote(store, corrupt)
+    (corrupt.path / damaged).write_bytes(b"\xff\xfe not utf-8")
+    watch.check()
+    assert watch.current() is None and watch.refusals == 1
+
+
+def test_a_pointer_that_cannot_be_read_is_refused(store: ArtifactStore):
+    watch = ModelWatch(store)
+    promote(store, save(store, "model_20260205_named"))
+    watch.check()
+    store.pointer.unlink()
+    store.pointer.mkdir()  # reading it raises IsADirectoryError, as a permission error would
+    watch.check()
+    assert watch.current() is None and watch.refusals == 1
