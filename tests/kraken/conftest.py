@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import EnvironmentConfig, load_config
 from krakenops.core.marketdata import Bars, load_symbol
+from krakenops.core.window import DowntimeWindow
 from krakenops.trader.kraken import Credentials, KrakenExecutionClient, KrakenSettings, connect_live
 from krakenops.trader.kraken.startup import KRAKEN_URL_ENV
 from tests.conftest import LIVE_CONFIG
@@ -70,10 +71,11 @@ def connect(
         settings: KrakenSettings = SETTINGS,
         registry: CollectorRegistry | None = None,
         symbols: tuple[str, ...] = ("BTC", "ETH"),
+        window: DowntimeWindow | None = None,
     ) -> KrakenExecutionClient:
         return connect_live(
             tmp_path / "ledger", clock, symbols, credentials=credentials, settings=settings,
-            api_url=fake.url, registry=registry or CollectorRegistry(),
+            api_url=fake.url, registry=registry or CollectorRegistry(), window=window,
         )  # fmt: skip
 
     return factory

@@ -15,6 +15,7 @@ from krakenops.core.config import EnvironmentConfig
 from krakenops.trader.commands import run_trader, trade_command
 from krakenops.trader.feeds import KrakenOHLCFeed
 from krakenops.trader.kraken import Credentials
+from krakenops.trader.kraken.startup import LiveVenue
 from krakenops.trader.kraken.venue import build_public_exchange
 from krakenops.trader.venues import VenueStartError, load_venue
 from tests.fakekraken import FakeKraken
@@ -109,3 +110,17 @@ def test_replaying_recorded_bars_is_refused_in_live_mode(
     finally:
         root.handlers[:], root.level = saved  # the command sets up the process's logging
     assert "replay is for paper mode" in capsys.readouterr().err
+
+
+def test_the_live_venue_s_client_knows_the_environment_s_downtime_window(
+    trading_config: EnvironmentConfig,
+    live_exchange: tuple[ManualClock, FakeKraken],
+    tmp_path: Path,
+):
+    clock, _ = live_exchange
+    venue = load_venue(trading_config, clock, tmp_path / "unused")
+    try:
+        assert isinstance(venue, LiveVenue)
+        assert venue.kraken.window == trading_config.spec.downtime.window()
+    finally:
+        venue.close()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import re
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from krakenops.core.clock import ManualClock
+from krakenops.core.window import DowntimeWindow
 from krakenops.trader.kraken import TradingHaltedError
 from krakenops.trader.kraken.venue import GatewayKilledError, kraken_client_id
 from krakenops.trader.orders import OrderIntent, OrderStatus, OrderType, Side
@@ -145,3 +147,49 @@ def test_a_balance_that_does_not_match_the_ledger_halts_start_up(
         match=re.escape("USD: the ledger expects 10000.0000000000, Kraken holds 9900"),
     ):
         connect().start()
+
+
+WINDOW = DowntimeWindow.parse("03:00", "05:00")
+SELL = OrderIntent("exit", "BTC", Side.SELL, 0.01, OrderType.MARKET, 7000.0, reduce_only=True)
+
+
+def test_a_retry_after_a_5xx_is_not_sent_once_the_downtime_window_has_begun(
+    connect: ClientFactory, fake: FakeKraken, clock: ManualClock
+):
+    client = connect(window=WINDOW)
+    client.start()
+    clock.set(datetime(2026, 2, 6, 2, 59, 55, tzinfo=UTC))  # allowed by the risk manager
+    fake.faults = FaultSchedule(next_orders=[Fault.SERVER_ERROR])
+    result = client.submit(SELL)
+    # Waiting out the first attempt's deadline carried the order past 03:00: no second attempt.
+    assert result.status is OrderStatus.REJECTED
+    assert "downtime window 03:00-05:00 UTC" in (result.reason or "")
+    assert fake.calls["AddOrder"] == 2  # the preflight and the one attempt
+    assert fake.engine.orders == {}
+    order = client.ledger.get("exit")
+    assert order is not None and order.status is OrderStatus.REJECTED
+    # Kraken itself would have refused the first attempt had it arrived after 03:00.
+    assert order.deadline == datetime(2026, 2, 6, 3, tzinfo=UTC).timestamp()
+
+
+def test_an_order_in_the_window_s_transition_never_reaches_kraken_or_the_ledger(
+    connect: ClientFactory, fake: FakeKraken, clock: ManualClock
+):
+    client = connect(window=DowntimeWindow.parse("03:00", "05:00", drain_seconds=300))
+    client.start()
+    clock.set(datetime(2026, 2, 6, 2, 56, tzinfo=UTC))
+    result = client.submit(SELL)
+    assert result.status is OrderStatus.REJECTED
+    assert "downtime window 03:00-05:00 UTC" in (result.reason or "")
+    assert fake.calls["AddOrder"] == 1  # the preflight only
+    assert client.ledger.get("exit") is None
+
+
+def test_an_order_is_not_sent_when_the_window_is_nearer_than_kraken_s_shortest_deadline(
+    connect: ClientFactory, fake: FakeKraken, clock: ManualClock
+):
+    client = connect(window=WINDOW)
+    client.start()
+    clock.set(datetime(2026, 2, 6, 2, 59, 59, tzinfo=UTC))
+    assert client.submit(SELL).status is OrderStatus.REJECTED
+    assert fake.calls["AddOrder"] == 1

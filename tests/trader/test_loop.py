@@ -14,11 +14,13 @@ from krakenops.core.config import EnvironmentConfig
 from krakenops.core.marketdata import BAR_SECONDS, load_symbol
 from krakenops.trader.backtest import run_backtest
 from krakenops.trader.commands import WARMUP, replay_feed
-from krakenops.trader.journal import venue_state_path
+from krakenops.trader.journal import Journal, venue_state_path
 from krakenops.trader.loop import TradingLoop, reconcile
 from krakenops.trader.metrics import TraderMetrics
+from krakenops.trader.orders import Fill, Side
 from krakenops.trader.portfolio import UNOWNED, ClosedTrade, Portfolio, Position
 from krakenops.trader.regime import Regime
+from krakenops.trader.risk import RiskManager
 from krakenops.trader.strategies import StableAllocator, Step
 from krakenops.trader.venues import paper_venue
 from tests.trader.strategies.markets import view
@@ -183,7 +185,7 @@ def test_reconcile_makes_the_book_agree_with_the_venue():
     book.positions["BTC"] = Position(
         "BTC", "trend_follower", 0.1, 30000.0, 29000.0, 0, 30000.0, 3000.0, 3000.0
     )
-    changes = reconcile(book, {"USD": 1200.0, "ETH": 0.5})
+    changes = reconcile(book, {"USD": 1200.0, "ETH": 0.5}).changes
     assert len(changes) == 3
     assert (
         book.cash_usd == 1200.0
@@ -192,9 +194,72 @@ def test_reconcile_makes_the_book_agree_with_the_venue():
     )
 
 
+def test_reconcile_closes_a_position_the_venue_sold_for_what_its_fills_brought():
+    opened, sold_at = datetime(2026, 2, 5, 9, tzinfo=UTC), datetime(2026, 2, 5, 11, tzinfo=UTC)
+    book = Portfolio(3000.0)
+    book.apply(
+        Fill("e", "O1", "T1", "ETH", Side.BUY, 1.0, 2000.0, 2.0, opened),
+        strategy="trend_follower",
+        stop_price=1900.0,
+    )
+    earlier = Fill("x0", "O0", "T0", "ETH", Side.SELL, 3.0, 2500.0, 5.0, opened - timedelta(days=2))
+    exit_ = Fill("x", "O2", "T2", "ETH", Side.SELL, 1.0, 1900.0, 1.9, sold_at)
+    book_after = reconcile(book, {"USD": 998.0 + 1898.1}, fills=[earlier, exit_])
+    (trade,) = book_after.closed
+    assert (trade.symbol, trade.strategy) == ("ETH", "trend_follower")
+    assert trade.pnl_usd == pytest.approx(1898.1 - 2002.0)
+    assert trade.closed_at == int(sold_at.timestamp())
+    assert book.positions == {} and book.cash_usd == pytest.approx(2896.1)
+
+
+def test_reconcile_without_the_venue_s_fills_shares_the_cash_that_came_back_by_value():
+    book = Portfolio(0.0, marks={"ETH": 2000.0, "BTC": 30000.0})
+    book.positions["ETH"] = Position(
+        "ETH", "trend_follower", 1.0, 2000.0, 1900.0, 0, 2000.0, 2000.0, 2000.0
+    )
+    book.positions["BTC"] = Position(
+        "BTC", "swing", 0.1, 30000.0, 29000.0, 0, 30000.0, 3000.0, 3000.0
+    )
+    closed = reconcile(book, {"USD": 4000.0}, now=7200).closed
+    assert {t.symbol: t.pnl_usd for t in closed} == pytest.approx({"ETH": -400.0, "BTC": -600.0})
+    assert {t.closed_at for t in closed} == {7200}
+
+
+def test_a_losing_exit_filled_while_the_trader_was_down_counts_toward_the_kill_switch(
+    paper_config: EnvironmentConfig,
+):
+    clock = ManualClock(START + timedelta(hours=12))
+    store = ArtifactStore(paper_config.spec.artifacts, paper_config.env_id)
+    journal = Journal(store)
+    venue = paper_venue(paper_config, clock, venue_state_path(store))
+    book = Portfolio(venue.client.balances()["USD"])
+    for fill in venue.simulator.submit_market_order("ETH", 0.5, "buy", 2800.0).fills:
+        book.apply(fill, strategy="trend_follower", stop_price=2600.0)
+    journal.save_positions(book)
+    spec = paper_config.spec
+    risk = RiskManager(spec.risk, spec.downtime.window(), clock, book, journal.risk_state_path)
+    risk.record_closed(ClosedTrade("BTC", "trend_follower", "a", 0, 0, -20.0, -0.01))
+    risk.record_closed(ClosedTrade("BTC", "trend_follower", "b", 0, 0, -20.0, -0.01))
+    # The exit sold at the venue; the trader went down before it booked the fill.
+    venue.simulator.submit_market_order("ETH", 0.5, "sell", 2500.0)
+    venue.save()
+    journal.close()
+
+    feed, _ = replay_feed(paper_config, clock.now(), clock.now() + timedelta(hours=2))
+    again = TradingLoop(
+        paper_config, clock, feed, paper_venue(paper_config, clock, venue_state_path(store)), store
+    )
+    assert "ETH" not in again.portfolio.positions
+    assert again.risk.state.consecutive_losses == 3
+    assert again.risk.state.kill_switch and "3 consecutive" in again.risk.state.kill_reason
+    again.close()
+
+
 def test_reconcile_books_a_holding_the_venue_has_and_the_book_lacks():
     book = Portfolio(1000.0, marks={"ETH": 2000.0})
-    changes = reconcile(book, {"USD": 1000.0, "ETH": 0.5, "DOGE": 9.0}, ("BTC", "ETH"), now=7200)
+    changes = reconcile(
+        book, {"USD": 1000.0, "ETH": 0.5, "DOGE": 9.0}, ("BTC", "ETH"), now=7200
+    ).changes
     assert changes == ["ETH 0 -> 0.5 (held at the venue; no rule owns it)"]
     found = book.positions["ETH"]
     assert (found.strategy, found.quantity, found.entry_price, found.opened_at) == (

@@ -205,6 +205,45 @@ def test_buying_beyond_cash_is_refused(tmp_path: Path):
     assert denial is not None and denial.reason is DenialReason.INSUFFICIENT_CASH
 
 
+def test_the_unfilled_rest_of_an_open_entry_counts_toward_portfolio_heat(tmp_path: Path):
+    portfolio = Portfolio(100_000.0)
+    holding(portfolio, "BTC", 1.0, 30000.0, 25500.0)  # 4,500 at risk
+    resting = entry("ETH", 2000.0, 1900.0, 2000.0)  # 20 ETH, 5 filled: 500 in the book
+    holding(portfolio, "ETH", 5.0, 2000.0, 1900.0)
+    risk = manager(tmp_path, portfolio=portfolio)
+    risk.commit(resting, filled=5.0)  # 1,500 still to come: heat 6.5% with it
+    assert risk.check(entry("SOL", 100.0, 70.0, 1500.0)) is None  # 8% exactly
+    denial = risk.check(entry("SOL", 100.0, 70.0, 1600.0))
+    assert denial is not None and denial.reason is DenialReason.PORTFOLIO_HEAT
+    risk.release(resting.intent.client_order_id)  # canceled: nothing more will fill
+    assert risk.check(entry("SOL", 100.0, 70.0, 1600.0)) is None
+
+
+def test_the_unfilled_rest_of_open_entries_counts_toward_the_symbol_s_risk(tmp_path: Path):
+    risk = manager(tmp_path, portfolio=Portfolio(100_000.0))
+    risk.commit(entry("ETH", 2000.0, 1000.0, 2000.0), filled=0.0)
+    risk.commit(entry("ETH", 2000.0, 1000.0, 1500.0), filled=0.4)  # 1,100 of it still to come
+    assert risk.check(entry("ETH", 2000.0, 1000.0, 1800.0)) is None  # 4.9%
+    denial = risk.check(entry("ETH", 2000.0, 1000.0, 2000.0))
+    assert denial is not None and denial.reason is DenialReason.SYMBOL_RISK
+
+
+def test_cash_an_open_entry_will_still_spend_is_not_spent_twice(tmp_path: Path):
+    risk = manager(tmp_path, portfolio=Portfolio(1_000.0))
+    risk.commit(entry("BTC", 30000.0, 29000.0, 20.0), filled=0.0)  # 600 USD still to pay
+    denial = risk.check(entry("ETH", 2000.0, 1990.0, 2.0))  # 400 more, with the margin 1,010
+    assert denial is not None and denial.reason is DenialReason.INSUFFICIENT_CASH
+
+
+def test_an_open_exit_commits_nothing(tmp_path: Path):
+    portfolio = Portfolio(100_000.0)
+    holding(portfolio, "ETH", 10.0, 2000.0, 1600.0)  # 4,000 at risk in ETH
+    risk = manager(tmp_path, portfolio=portfolio)
+    risk.commit(sale("ETH", 10.0), filled=0.0)
+    assert risk.committed_risk() == 0.0 and risk.committed_notional() == 0.0
+    assert risk.check(entry("ETH", 2000.0, 1900.0, 1000.0)) is None  # 5% exactly
+
+
 @pytest.mark.parametrize(
     ("start", "end", "instant", "allowed"),
     [

@@ -15,7 +15,7 @@ from krakenops.trader.regime import Regime
 from krakenops.trader.risk import Denial, Proposal, RiskManager
 from krakenops.trader.strategies import SymbolView
 
-__all__ = ["BookedFill", "StepReport", "TradingEngine"]
+__all__ = ["BookedFill", "RestingOrder", "StepReport", "TradingEngine"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,14 @@ class StepReport:
     paused: bool = False  # in the window or its transition: read, not decided
 
 
+@dataclass(slots=True)
+class RestingOrder:
+    """An accepted order the venue has not finished, and which of its fills are booked."""
+
+    proposal: Proposal
+    booked: set[str]  # trade ids
+
+
 class TradingEngine:
     """Strategies propose, the risk manager may deny, the execution client fills; nothing else.
 
@@ -68,7 +76,7 @@ class TradingEngine:
         self.client = client
         self.portfolio = portfolio
         self.log_decisions = log_decisions
-        self._resting: dict[str, Proposal] = {}
+        self._resting: dict[str, RestingOrder] = {}
 
     @property
     def resting(self) -> bool:
@@ -89,12 +97,7 @@ class TradingEngine:
         # Runs once per bar in a backtest: attributes are bound to locals once.
         pipeline, risk, client = self.pipeline, self.risk, self.client
         report = StepReport(time, pipeline.regime.regime, (), 0.0, [], [], [], [], {}, {})
-        if when is None:
-            when = datetime.fromtimestamp(time, UTC)
-        on_bar = client.on_bar
-        for symbol, bar in bars.items():
-            for fill in on_bar(symbol, when, bar.high, bar.low, bar.close):
-                self._book(fill, self._resting.pop(fill.client_order_id, None), None, report)
+        self._collect_fills(bars, when or datetime.fromtimestamp(time, UTC), report)
         if not risk.accepting_orders():
             # The window or its transition: the market is still read, nothing is decided.
             report.views = pipeline.warm_up(bars, known)
@@ -133,16 +136,54 @@ class TradingEngine:
                         reason=result.reason,
                     )
                 continue
-            if result.status is OrderStatus.OPEN:
-                self._resting[proposal.intent.client_order_id] = proposal
             signal = decision.inputs.get(proposal.intent.client_order_id)
             for fill in result.fills:
                 self._book(fill, proposal, signal, report)
+            if result.status is OrderStatus.OPEN:
+                booked = {fill.trade_id for fill in result.fills}
+                self._resting[proposal.intent.client_order_id] = RestingOrder(proposal, booked)
+                # The next proposal of this step must see what the rest of this one commits.
+                risk.commit(proposal, result.filled_quantity)
         if decision.proposals:
             # Equity moves only with marks and fills: without an order it is what was observed.
             risk.observe_equity()
         report.equity = self.portfolio.equity()
         return report
+
+    def _collect_fills(self, bars: Mapping[str, Bar], when: datetime, report: StepReport) -> None:
+        """Book what the venue filled since the last step; a finished order rests no more."""
+        on_bar = self.client.on_bar
+        for symbol, bar in bars.items():
+            for fill in on_bar(symbol, when, bar.high, bar.low, bar.close):
+                self._book_later(fill, report)
+        if self._resting:
+            self._follow_resting(report)
+
+    def _book_later(self, fill: Fill, report: StepReport) -> None:
+        """Book a fill that came after its order was accepted (or from before a restart)."""
+        resting = self._resting.get(fill.client_order_id)
+        if resting is None:
+            self._book(fill, None, None, report)
+        elif fill.trade_id not in resting.booked:
+            resting.booked.add(fill.trade_id)
+            self._book(fill, resting.proposal, None, report)
+
+    def _follow_resting(self, report: StepReport) -> None:
+        """Ask the venue what each resting order has filled and whether it is still open."""
+        for client_order_id, resting in list(self._resting.items()):
+            result = self.client.query(client_order_id)
+            if result is None:
+                status, filled = OrderStatus.REJECTED, 0.0
+            else:
+                status, filled = result.status, result.filled_quantity
+                # A fill the venue recorded while answering this query has not come by `on_bar`.
+                for fill in result.fills:
+                    self._book_later(fill, report)
+            if status is OrderStatus.OPEN:
+                self.risk.commit(resting.proposal, filled)
+            else:
+                del self._resting[client_order_id]
+                self.risk.release(client_order_id)
 
     def _book(
         self, fill: Fill, proposal: Proposal | None, signal: SignalInputs | None, report: StepReport

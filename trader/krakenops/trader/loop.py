@@ -6,7 +6,8 @@ import logging
 import threading
 import time as _time
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import Clock
@@ -19,26 +20,45 @@ from krakenops.trader.feeds import MarketFeed, Step
 from krakenops.trader.journal import Journal
 from krakenops.trader.metrics import TraderMetrics
 from krakenops.trader.modelwatch import ModelWatch
+from krakenops.trader.orders import Fill, Side
 from krakenops.trader.pipeline import DecisionPipeline
-from krakenops.trader.portfolio import UNOWNED, Portfolio, Position
+from krakenops.trader.portfolio import UNOWNED, ClosedTrade, Portfolio, Position
 from krakenops.trader.risk import RiskManager
 from krakenops.trader.venues import Venue
 
-__all__ = ["TradingLoop", "reconcile"]
+__all__ = ["Reconciliation", "TradingLoop", "reconcile"]
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Reconciliation:
+    """What the book had to change to agree with the venue, and the round trips that finished."""
+
+    changes: list[str]
+    closed: list[ClosedTrade]
+
+
 def reconcile(
-    portfolio: Portfolio, balances: dict[str, float], symbols: Iterable[str] = (), now: int = 0
-) -> list[str]:
+    portfolio: Portfolio,
+    balances: dict[str, float],
+    symbols: Iterable[str] = (),
+    now: int = 0,
+    fills: Iterable[Fill] = (),
+) -> Reconciliation:
     """Make the book agree with the venue, which holds the money; return what had to change.
 
+    A position the venue no longer holds (an exit filled while the trader was down) closes for
+    what the venue's `fills` say it sold for, or else for its share of the cash that came back.
     A holding of one of `symbols` that the book lacks (a buy filled while the trader was down)
     is booked without an owner, at its last mark: the pipeline sells what no rule manages.
     """
     changes: list[str] = []
+    closed: list[ClosedTrade] = []
+    fills = list(fills)
     cash = balances.get("USD", 0.0)
+    cash_back = cash - portfolio.cash_usd
+    gone = {s: portfolio.exposure(s) for s in portfolio.positions if balances.get(s, 0.0) <= 0}
     if abs(cash - portfolio.cash_usd) > 0.01:
         changes.append(f"cash {portfolio.cash_usd:.2f} -> {cash:.2f}")
         portfolio.cash_usd = cash
@@ -46,7 +66,12 @@ def reconcile(
         held = balances.get(symbol, 0.0)
         if held <= 0:
             changes.append(f"{symbol} {position.quantity:g} -> 0 (closed at the venue)")
-            del portfolio.positions[symbol]
+            sale = _last_sale(position, fills)
+            if sale is None:
+                value = sum(gone.values())
+                share = gone[symbol] / value if value > 0 else 1.0 / len(gone)
+                sale = (cash_back * share, now)
+            closed.append(portfolio.close_outside(symbol, *sale))
         elif abs(held - position.quantity) > 1e-9 * max(1.0, held):
             changes.append(f"{symbol} {position.quantity:g} -> {held:g}")
             position.quantity = held
@@ -60,7 +85,34 @@ def reconcile(
             symbol, UNOWNED, held, price, 0.0, now, price, cost, cost
         )
         changes.append(f"{symbol} 0 -> {held:g} (held at the venue; no rule owns it)")
-    return changes
+    return Reconciliation(changes, closed)
+
+
+def _last_sale(position: Position, fills: list[Fill]) -> tuple[float, int] | None:
+    """USD net of fees and the time of the venue's sales that sold what the book still held.
+
+    The book is saved after every fill it books, so the sales it never saw are the newest ones;
+    None if the fills do not account for the whole quantity.
+    """
+    sales = sorted(
+        (
+            f
+            for f in fills
+            if f.symbol == position.symbol
+            and f.side is Side.SELL
+            and f.timestamp.timestamp() >= position.opened_at
+        ),
+        key=lambda f: f.timestamp,
+        reverse=True,
+    )
+    left, proceeds = position.quantity, 0.0
+    for fill in sales:
+        part = min(fill.quantity, left)
+        proceeds += part * fill.price - fill.fee_usd * part / fill.quantity
+        left -= part
+        if left <= 1e-9 * position.quantity:
+            return proceeds, int(sales[0].timestamp.timestamp())
+    return None
 
 
 class TradingLoop:
@@ -96,22 +148,30 @@ class TradingLoop:
         self.rejections: dict[str, int] = {}
         balances = venue.client.balances()
         portfolio = self.journal.load_positions() or Portfolio(balances.get("USD", 0.0))
-        changes = reconcile(
-            portfolio, balances, spec.universe.symbols, int(clock.now().timestamp())
+        opened = min((p.opened_at for p in portfolio.positions.values()), default=None)
+        fills = (
+            venue.client.fills_since(datetime.fromtimestamp(opened, UTC))
+            if opened is not None
+            else []
         )
-        if changes:
+        book = reconcile(
+            portfolio, balances, spec.universe.symbols, int(clock.now().timestamp()), fills
+        )
+        if book.changes:
             event(
                 log,
                 logging.ERROR,
                 "ledger_reconciled",
-                f"ledger differed from {venue.client.venue}: {'; '.join(changes)}",
-                changes=changes,
+                f"ledger differed from {venue.client.venue}: {'; '.join(book.changes)}",
+                changes=book.changes,
             )
         self.portfolio = portfolio
         self.models = ModelWatch(store)
         self.risk = RiskManager(
             spec.risk, self.window, clock, portfolio, self.journal.risk_state_path
         )
+        for trade in book.closed:
+            self._count_closed_at_venue(trade)
         pipeline = DecisionPipeline(
             spec.universe.symbols, spec.risk, portfolio, self.models.current
         )
@@ -120,6 +180,23 @@ class TradingLoop:
         self.iterations = 0
         self._regime_changes = 0
         self._refusals = 0
+
+    def _count_closed_at_venue(self, trade: ClosedTrade) -> None:
+        """A round trip the venue finished while the trader was down counts like any other."""
+        event(
+            log,
+            logging.WARNING,
+            "trade_closed_at_venue",
+            f"{trade.symbol} ({trade.strategy or 'venue'}) closed at the venue while the trader "
+            f"was down: PnL {trade.pnl_usd:+.2f} USD",
+            symbol=trade.symbol,
+            strategy=trade.strategy,
+            pnl_usd=trade.pnl_usd,
+            closed_at=trade.closed_at,
+        )
+        # The counters of an earlier UTC day were reset at its midnight; so is what it lost.
+        if datetime.fromtimestamp(trade.closed_at, UTC).date().isoformat() == self.risk.state.day:
+            self.risk.record_closed(trade)
 
     def stop(self) -> None:
         """Ask the loop to finish its iteration and return (the SIGTERM handler calls this)."""

@@ -147,16 +147,16 @@ class Portfolio:
         if position.quantity > _DUST * max(1.0, fill.quantity):
             return None
         del self.positions[fill.symbol]
-        return ClosedTrade(
-            fill.symbol,
-            position.strategy,
-            position.signal_id,
-            position.opened_at,
-            when,
-            position.realized_usd,
-            # A holding found at the venue may have no known cost to measure a return against.
-            position.realized_usd / position.paid_usd if position.paid_usd > 0 else 0.0,
-        )
+        return _round_trip(position, when)
+
+    def close_outside(self, symbol: str, proceeds_usd: float, when: int) -> ClosedTrade:
+        """Drop a position the venue sold without this book seeing the sale, for what it brought.
+
+        `proceeds_usd` is net of fees; the cash is the venue's to tell, so it is left alone.
+        """
+        position = self.positions.pop(symbol)
+        position.realized_usd += proceeds_usd - position.cost_usd
+        return _round_trip(position, when)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -174,3 +174,16 @@ class Portfolio:
             raise ValueError("portfolio cash is not a number")
         marks = {str(k): float(v) for k, v in document.get("marks", {}).items()}
         return cls(cash, positions, marks, float(document.get("starting_equity_usd", 0.0)))
+
+
+def _round_trip(position: Position, closed_at: int) -> ClosedTrade:
+    return ClosedTrade(
+        position.symbol,
+        position.strategy,
+        position.signal_id,
+        position.opened_at,
+        closed_at,
+        position.realized_usd,
+        # A holding found at the venue may have no known cost to measure a return against.
+        position.realized_usd / position.paid_usd if position.paid_usd > 0 else 0.0,
+    )

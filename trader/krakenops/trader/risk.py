@@ -122,6 +122,9 @@ class RiskManager:
         self.log_events = log_events  # False: trips are counted in `trips`, not logged
         self.state = self._load()
         self.trips = 0  # kill-switch trips by this process
+        # Accepted entries the venue has not filled in full, with the quantity still to come:
+        # the book holds only what filled, yet the rest may fill at any moment.
+        self._committed: dict[str, tuple[Proposal, float]] = {}
         # The UTC day only changes at midnight; until then the day's answer is reused (the
         # engine asks at every step).
         self._day_ends: datetime | None = None
@@ -170,22 +173,23 @@ class RiskManager:
             return Denial(
                 DenialReason.PER_TRADE_RISK, f"risk {risk:.2f} over the trade budget {budget:.2f}"
             )
-        heat = portfolio.open_risk() + risk
+        heat = portfolio.open_risk() + self.committed_risk() + risk
         if heat > equity * limits.max_portfolio_heat:
             return Denial(
                 DenialReason.PORTFOLIO_HEAT,
                 f"open risk would be {heat / equity:.2%} of equity; the limit is {limits.max_portfolio_heat:.0%}",
             )
-        symbol_risk = portfolio.open_risk(intent.symbol) + risk
+        symbol_risk = portfolio.open_risk(intent.symbol) + self.committed_risk(intent.symbol) + risk
         if symbol_risk > equity * limits.max_symbol_risk:
             return Denial(
                 DenialReason.SYMBOL_RISK,
                 f"{intent.symbol} risk would be {symbol_risk / equity:.2%}; the limit is {limits.max_symbol_risk:.0%}",
             )
-        if quantity * price * (1 + CASH_MARGIN) > portfolio.cash_usd:
+        notional = quantity * price + self.committed_notional()
+        if notional * (1 + CASH_MARGIN) > portfolio.cash_usd:
             return Denial(
                 DenialReason.INSUFFICIENT_CASH,
-                f"notional {quantity * price:.2f} exceeds cash {portfolio.cash_usd:.2f}",
+                f"notional {notional:.2f} (open entries included) exceeds cash {portfolio.cash_usd:.2f}",
             )
         return None
 
@@ -229,6 +233,37 @@ class RiskManager:
     def record_order(self, proposal: Proposal) -> None:
         self.state.trades_today += 1
         self._save()
+
+    def commit(self, proposal: Proposal, filled: float) -> None:
+        """An accepted order still open at the venue with `filled` of it done: an entry's rest counts."""
+        client_order_id = proposal.intent.client_order_id
+        remaining = proposal.intent.quantity - filled
+        if proposal.opens_risk and remaining > 0:
+            self._committed[client_order_id] = (proposal, remaining)
+        else:
+            self._committed.pop(client_order_id, None)
+
+    def release(self, client_order_id: str) -> None:
+        """The order is finished (filled, canceled or expired): what it filled is in the book."""
+        self._committed.pop(client_order_id, None)
+
+    def committed_risk(self, symbol: str | None = None) -> float:
+        """USD the open entries' unfilled rest would lose at their stops, of one symbol or all."""
+        return sum(
+            (
+                remaining * (proposal.intent.reference_price - proposal.stop_price)
+                for proposal, remaining in self._committed.values()
+                if symbol is None or proposal.intent.symbol == symbol
+            ),
+            0.0,
+        )
+
+    def committed_notional(self) -> float:
+        """USD the open entries' unfilled rest would cost at their reference prices."""
+        return sum(
+            (remaining * p.intent.reference_price for p, remaining in self._committed.values()),
+            0.0,
+        )
 
     def record_closed(self, trade: ClosedTrade) -> None:
         state = self.state

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
 from typing import NoReturn
@@ -14,6 +14,7 @@ import ccxt
 from krakenops.core.clock import Clock
 from krakenops.core.jsonlog import event
 from krakenops.core.universe import Universe
+from krakenops.core.window import DowntimeWindow
 from krakenops.trader.kraken.errors import OrderRefusedError, TradingHaltedError
 from krakenops.trader.kraken.ledger import LedgerOrder, OrderLedger
 from krakenops.trader.kraken.metrics import KrakenMetrics
@@ -31,10 +32,15 @@ log = logging.getLogger("krakenops.trader.kraken")
 _DEFINITIVE = (ccxt.InsufficientFunds, ccxt.InvalidOrder, ccxt.BadRequest, ccxt.AuthenticationError)
 # Failures of the connection or the service, not of the request: a validation may be repeated.
 _TRANSIENT = (ccxt.NetworkError,)
+# Kraken refuses an AddOrder whose deadline is nearer than this, in seconds.
+SHORTEST_DEADLINE = 2.0
 
 
 class KrakenExecutionClient:
-    """Orders on Kraken with a write-ahead ledger; `start()` must succeed before any order."""
+    """Orders on Kraken with a write-ahead ledger; `start()` must succeed before any order.
+
+    With a `window`, no AddOrder can reach Kraken in the downtime window or its transition.
+    """
 
     venue = "kraken"
 
@@ -47,8 +53,10 @@ class KrakenExecutionClient:
         *,
         settings: KrakenSettings | None = None,
         metrics: KrakenMetrics | None = None,
+        window: DowntimeWindow | None = None,
     ) -> None:
         self.gateway = gateway
+        self.window = window
         self.ledger = ledger
         self.clock = clock
         self.symbols = tuple(symbols)
@@ -158,6 +166,10 @@ class KrakenExecutionClient:
         if intent.order_type is OrderType.LIMIT and shaped.price is None:
             return self._refused(intent, "a limit order needs a limit price")
         now = self.tracker.now()
+        try:
+            deadline = self._deadline(now)
+        except OrderRefusedError as refusal:
+            return self._refused(intent, str(refusal))
         order = LedgerOrder(
             cl_ord_id=intent.client_order_id,
             symbol=intent.symbol,
@@ -166,7 +178,7 @@ class KrakenExecutionClient:
             order_type=intent.order_type,
             volume=shaped.volume,
             price=shaped.price if intent.order_type is OrderType.LIMIT else None,
-            deadline=now + self.settings.order_deadline,
+            deadline=deadline,
             created=now,
         )
         self.ledger.record_intent(order)  # on disk before Kraken can hear of it
@@ -243,7 +255,12 @@ class KrakenExecutionClient:
         delay = self.settings.backoff
         for attempt in range(1, self.settings.submit_attempts + 1):
             if attempt > 1:
-                order.deadline = self.tracker.now() + self.settings.order_deadline
+                # The risk manager allowed the order when it was decided; waiting out the last
+                # attempt's deadline may have carried it into the window since.
+                try:
+                    order.deadline = self._deadline(self.tracker.now())
+                except OrderRefusedError as refusal:
+                    return self._reject(order, str(refusal))
                 self.ledger.record_attempt(order.cl_ord_id, order.deadline)
             try:
                 txid = self.gateway.add_order(
@@ -257,18 +274,7 @@ class KrakenExecutionClient:
                     deadline=order.deadline,
                 )
             except _DEFINITIVE as error:
-                reason = f"{type(error).__name__}: {_kraken_errors(error)}"
-                self.ledger.record_status(order.cl_ord_id, OrderStatus.REJECTED, reason)
-                self.metrics.orders.labels("rejected").inc()
-                event(
-                    log,
-                    logging.WARNING,
-                    "kraken_order_rejected",
-                    "Kraken refused the order",
-                    cl_ord_id=order.cl_ord_id,
-                    reason=reason,
-                )
-                return self._result(order)
+                return self._reject(order, f"{type(error).__name__}: {_kraken_errors(error)}")
             except ccxt.BaseError as error:
                 event(
                     log,
@@ -290,9 +296,38 @@ class KrakenExecutionClient:
             self.metrics.orders.labels("accepted").inc()
             self.tracker.refresh([order])
             return self._result(order)
-        reason = f"not accepted by Kraken after {self.settings.submit_attempts} attempts"
+        return self._reject(
+            order, f"not accepted by Kraken after {self.settings.submit_attempts} attempts"
+        )
+
+    def _deadline(self, now: float) -> float:
+        """The AddOrder deadline for a request sent at `now`; refused once orders have stopped.
+
+        The next window (or its transition) caps it, so that Kraken itself refuses a request
+        that would reach it after orders stop.
+        """
+        deadline = now + self.settings.order_deadline
+        if self.window is None:
+            return deadline
+        status = self.window.status(datetime.fromtimestamp(now, UTC))
+        stops = status.next_transition.timestamp()
+        if not status.accepts_orders or stops - now < SHORTEST_DEADLINE:
+            raise OrderRefusedError(
+                f"orders stop for the downtime window {self.window.label()} and its transition"
+            )
+        return min(deadline, stops)
+
+    def _reject(self, order: LedgerOrder, reason: str) -> OrderResult:
         self.ledger.record_status(order.cl_ord_id, OrderStatus.REJECTED, reason)
         self.metrics.orders.labels("rejected").inc()
+        event(
+            log,
+            logging.WARNING,
+            "kraken_order_rejected",
+            f"order not placed: {reason}",
+            cl_ord_id=order.cl_ord_id,
+            reason=reason,
+        )
         return self._result(order)
 
     def _refused(self, intent: OrderIntent, reason: str) -> OrderResult:

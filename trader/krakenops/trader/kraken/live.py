@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from krakenops.core.clock import Clock
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.verify import Check, ConnectivityProbe, Outcome
+from krakenops.core.window import DowntimeWindow
 from krakenops.trader.kraken.client import KrakenExecutionClient
 from krakenops.trader.kraken.credentials import Credentials, SecretRedactor, load_credentials
 from krakenops.trader.kraken.errors import CredentialsError
@@ -33,8 +34,12 @@ def connect_live(
     settings: KrakenSettings | None = None,
     api_url: str | None = None,
     registry: CollectorRegistry | None = None,
+    window: DowntimeWindow | None = None,
 ) -> KrakenExecutionClient:
-    """A live client, not yet started: call `start()` before the first order."""
+    """A live client, not yet started: call `start()` before the first order.
+
+    `window` is the environment's downtime window: no order reaches Kraken in it.
+    """
     credentials = credentials or load_credentials()
     SecretRedactor(credentials.secrets()).install()
     settings = settings or KrakenSettings()
@@ -48,7 +53,7 @@ def connect_live(
     )
     ledger = OrderLedger(ledger_dir / "kraken-orders.jsonl")
     return KrakenExecutionClient(
-        gateway, ledger, clock, symbols, settings=settings, metrics=metrics
+        gateway, ledger, clock, symbols, settings=settings, metrics=metrics, window=window
     )
 
 

@@ -85,6 +85,7 @@ def live_venue(
         credentials=credentials,
         api_url=kraken_api_url(),
         registry=registry,
+        window=config.spec.downtime.window(),
     )
     try:
         client.start()
