@@ -24,6 +24,7 @@ from krakenops.core.records import (
     CandidateMetrics,
     RegistryRecord,
     ValidationReport,
+    parse_file_name,
 )
 
 __all__ = [
@@ -54,10 +55,16 @@ class IsolationError(ArtifactError):
 def check_isolation(paths: Mapping[str, Path], forbidden: tuple[str, ...]) -> None:
     """Refuse to start when any path contains a forbidden marker (the seed's isolation guard)."""
     for label, path in paths.items():
-        text = str(path.absolute()).lower()
-        for marker in forbidden:
-            if marker.lower() in text:
-                raise IsolationError(f"{label} {path} contains the forbidden marker {marker!r}")
+        named = path.absolute()
+        # A symlink can lead a harmless name into another system's tree: check where it goes too.
+        for seen in (named, path.resolve()):
+            text = str(seen).lower()
+            for marker in forbidden:
+                if marker.lower() in text:
+                    shown = path if seen == named else f"{path} (resolved: {seen})"
+                    raise IsolationError(
+                        f"{label} {shown} contains the forbidden marker {marker!r}"
+                    )
 
 
 @dataclass(frozen=True)
@@ -183,7 +190,7 @@ class ArtifactStore:
         return Candidate(model_id, directory, digest, metadata, metrics, model_bytes)
 
     def _read_manifest(self, model_id: str) -> bytes:
-        manifest = self.candidates / model_id / _MANIFEST
+        manifest = self._candidate_file(model_id, _MANIFEST)
         if not manifest.is_file():
             raise ArtifactError(f"candidate {model_id} has no {_MANIFEST} at {manifest}")
         return manifest.read_bytes()
@@ -195,7 +202,7 @@ class ArtifactStore:
         files: dict[str, bytes] = {}
         for line in manifest.decode(errors="replace").splitlines():
             expected, _, name = line.partition("  ")
-            target = directory / name
+            target = self._candidate_file(model_id, name)
             if not target.is_file():
                 raise IntegrityError(f"candidate {model_id}: {name} is missing")
             data = target.read_bytes()
@@ -208,6 +215,23 @@ class ArtifactStore:
                 f"candidate {model_id}: unlisted files {sorted(present - files.keys())}"
             )
         return hashlib.sha256(manifest).hexdigest(), files
+
+    def _candidate_file(self, model_id: str, name: str) -> Path:
+        """`name` in the candidate's folder; refused when it, or a link on the way, leads out."""
+        try:
+            parse_file_name(name)
+        except ValueError as error:
+            raise IntegrityError(f"candidate {model_id}: {_MANIFEST}: {error}") from None
+        path = self.candidates / model_id / name
+        try:
+            resolved = path.resolve()
+        except RuntimeError:  # a symlink loop, which leads nowhere inside
+            raise IntegrityError(f"candidate {model_id}: {name} is a symlink loop") from None
+        if resolved.parent != self.candidates.resolve() / model_id:
+            raise IntegrityError(
+                f"candidate {model_id}: {name} resolves to {resolved}, outside its folder"
+            )
+        return path
 
     # validation reports
 
