@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from krakenops.core.artifacts import (
     ArtifactError,
@@ -15,6 +18,7 @@ from krakenops.core.artifacts import (
 )
 from krakenops.core.atomic import TornRecordError, append_jsonl, read_jsonl
 from krakenops.core.config import ArtifactSettings
+from krakenops.core.records import CandidateMetadata
 from tests import factories
 
 
@@ -75,6 +79,65 @@ def test_isolation_guard_refuses_swing_paths(tmp_path: Path):
     store = ArtifactStore(ArtifactSettings(root=tmp_path / "Swing_data"), "paper")
     with pytest.raises(IsolationError, match="artifact root"):
         store.verify_isolation()
+
+
+def test_a_root_that_links_into_a_forbidden_tree_is_refused(tmp_path: Path):
+    (tmp_path / "swing_system").mkdir()
+    (tmp_path / "data").symlink_to(tmp_path / "swing_system")
+    store = ArtifactStore(ArtifactSettings(root=tmp_path / "data"), "paper")
+    with pytest.raises(IsolationError, match=r"resolved: .*swing_system.* marker 'swing'"):
+        store.verify_isolation()
+
+
+def sign(directory: Path) -> None:
+    """Write a manifest that matches whatever the folder holds now, as a forger would."""
+    manifest = "".join(
+        f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n"
+        for p in sorted(directory.iterdir())
+        if p.name != "sha256.txt"
+    )
+    (directory / "sha256.txt").write_text(manifest)
+
+
+def test_a_model_file_outside_the_candidate_folder_is_refused_naming_model_file(
+    store: ArtifactStore,
+):
+    written = factories.candidate(store, "model_20260205_abc123")
+    metadata = json.loads((written.path / "metadata.json").read_text())
+    (written.path / "metadata.json").write_text(json.dumps({**metadata, "model_file": "../x"}))
+    sign(written.path)
+    with pytest.raises(ArtifactError, match=r"model_file: .*'\.\./x' is not a plain file name"):
+        store.open_candidate("model_20260205_abc123")
+
+
+@pytest.mark.parametrize("name", ["../x", "/etc/passwd", "sub/model.skops", ".."])
+def test_metadata_model_file_must_be_a_plain_file_name(name: str):
+    valid = factories.metadata("model_20260205_abc123")
+    with pytest.raises(ValidationError, match="model_file"):
+        CandidateMetadata.model_validate({**valid.model_dump(), "model_file": name})
+
+
+def test_a_manifest_naming_a_file_outside_the_folder_is_refused(store: ArtifactStore):
+    written = factories.candidate(store, "model_20260205_abc123")
+    outside = store.candidates / "weights.skops"
+    outside.write_bytes(b"weights")
+    with (written.path / "sha256.txt").open("a") as manifest:
+        manifest.write(f"{hashlib.sha256(b'weights').hexdigest()}  ../weights.skops\n")
+    with pytest.raises(IntegrityError, match=r"sha256\.txt: '\.\./weights\.skops' is not a plain"):
+        store.open_candidate("model_20260205_abc123")
+
+
+def test_a_candidate_file_linking_out_of_its_folder_is_refused(
+    store: ArtifactStore, tmp_path: Path
+):
+    written = factories.candidate(store, "model_20260205_abc123")
+    outside = tmp_path / "swing_bot" / "model.skops"
+    outside.parent.mkdir()
+    outside.write_bytes(written.model_bytes)
+    written.model_file.unlink()
+    written.model_file.symlink_to(outside)
+    with pytest.raises(IntegrityError, match=r"model\.skops resolves to .*swing_bot.*outside its"):
+        store.open_candidate("model_20260205_abc123")
 
 
 def test_invalid_pointer_file_names_the_field(store: ArtifactStore):

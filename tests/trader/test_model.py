@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
 import pytest
+import skops.io
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from krakenops.core.artifacts import ArtifactStore
+from krakenops.core.artifacts import ArtifactStore, Candidate, IntegrityError
 from krakenops.core.features import FEATURE_NAMES
 from krakenops.trader.model import (
     MODEL_INPUT_NAMES,
     STRATEGY_NAMES,
     ModelRefusedError,
+    SklearnConfidenceModel,
     load_candidate_model,
     model_inputs,
 )
@@ -39,11 +44,58 @@ def test_a_verified_candidate_loads_and_scores_in_unit_interval(store: ArtifactS
     assert model.model_id == "model_20260205_good"
 
 
-def test_a_model_file_changed_after_verification_is_refused(store: ArtifactStore):
+def replace_model(candidate: Candidate, data: bytes) -> None:
+    """What a writer with access to the store can do: other weights and a manifest to match."""
+    candidate.model_file.write_bytes(data)
+    manifest = candidate.path / "sha256.txt"
+    lines = []
+    for line in manifest.read_text().splitlines():
+        digest, _, name = line.partition("  ")
+        if name == candidate.metadata.model_file:
+            digest = hashlib.sha256(data).hexdigest()
+        lines.append(f"{digest}  {name}\n")
+    manifest.write_text("".join(lines))
+
+
+def is_approved(model: SklearnConfidenceModel) -> bool:
+    return bool(np.array_equal(model.estimator.coef_, fitted().coef_))
+
+
+def test_a_model_replaced_after_verification_is_not_what_loads(store: ArtifactStore):
     candidate = save(store, "model_20260205_swapped")
-    candidate.model_file.write_bytes(candidate.model_file.read_bytes() + b"\0")
-    with pytest.raises(ModelRefusedError, match="sha256"):
-        load_candidate_model(candidate)
+    replace_model(candidate, skops.io.dumps(fitted(seed=7)))
+    model = load_candidate_model(candidate)
+    assert is_approved(model) and model.sha256 == candidate.sha256
+
+
+# The manifest, then metadata.json, metrics.json and model.skops in the manifest's order.
+@pytest.mark.parametrize("reads_before_swap", [1, 2, 3, 4])
+def test_files_swapped_while_opening_never_load_under_the_approved_digest(
+    store: ArtifactStore, monkeypatch: pytest.MonkeyPatch, reads_before_swap: int
+):
+    approved = save(store, "model_20260205_good")
+    other = skops.io.dumps(fitted(seed=7))
+    read_bytes = Path.read_bytes
+    reads = 0
+
+    def read_then_swap(path: Path) -> bytes:
+        nonlocal reads
+        data = read_bytes(path)
+        if path.parent == approved.path:
+            reads += 1
+            if reads == reads_before_swap:
+                replace_model(approved, other)
+        return data
+
+    monkeypatch.setattr(Path, "read_bytes", read_then_swap)
+    try:
+        model = load_candidate_model(
+            store.open_candidate(approved.model_id, expected_sha256=approved.sha256)
+        )
+    except IntegrityError:
+        model = None
+    assert reads >= reads_before_swap, "the writer never got its turn"
+    assert model is None or is_approved(model)
 
 
 def test_another_feature_schema_is_refused(store: ArtifactStore):

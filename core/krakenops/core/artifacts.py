@@ -8,7 +8,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
@@ -24,6 +24,7 @@ from krakenops.core.records import (
     CandidateMetrics,
     RegistryRecord,
     ValidationReport,
+    parse_file_name,
 )
 
 __all__ = [
@@ -54,18 +55,16 @@ class IsolationError(ArtifactError):
 def check_isolation(paths: Mapping[str, Path], forbidden: tuple[str, ...]) -> None:
     """Refuse to start when any path contains a forbidden marker (the seed's isolation guard)."""
     for label, path in paths.items():
-        text = str(path.absolute()).lower()
-        for marker in forbidden:
-            if marker.lower() in text:
-                raise IsolationError(f"{label} {path} contains the forbidden marker {marker!r}")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        named = path.absolute()
+        # A symlink can lead a harmless name into another system's tree: check where it goes too.
+        for seen in (named, path.resolve()):
+            text = str(seen).lower()
+            for marker in forbidden:
+                if marker.lower() in text:
+                    shown = path if seen == named else f"{path} (resolved: {seen})"
+                    raise IsolationError(
+                        f"{label} {shown} contains the forbidden marker {marker!r}"
+                    )
 
 
 @dataclass(frozen=True)
@@ -77,6 +76,8 @@ class Candidate:
     sha256: str
     metadata: CandidateMetadata
     metrics: CandidateMetrics
+    # The model file as verified: what is on disk now may have been replaced since.
+    model_bytes: bytes = field(repr=False)
 
     @property
     def model_file(self) -> Path:
@@ -162,44 +163,75 @@ class ArtifactStore:
 
     def candidate_sha256(self, model_id: str) -> str:
         """The candidate's digest: the sha256 of its manifest, which names every file's sha256."""
-        manifest = self.candidates / model_id / _MANIFEST
-        if not manifest.is_file():
-            raise ArtifactError(f"candidate {model_id} has no {_MANIFEST} at {manifest}")
-        return hashlib.sha256(manifest.read_bytes()).hexdigest()
+        return hashlib.sha256(self._read_manifest(model_id)).hexdigest()
 
     def verify_candidate(self, model_id: str) -> str:
         """Check every file against the manifest; return the candidate digest or raise."""
-        directory = self.candidates / model_id
-        digest = self.candidate_sha256(model_id)
-        listed: set[str] = set()
-        for line in (directory / _MANIFEST).read_text().splitlines():
-            expected, _, name = line.partition("  ")
-            listed.add(name)
-            target = directory / name
-            if not target.is_file():
-                raise IntegrityError(f"candidate {model_id}: {name} is missing")
-            if sha256_file(target) != expected:
-                raise IntegrityError(f"candidate {model_id}: {name} does not match its sha256")
-        present = {p.name for p in directory.iterdir()} - {_MANIFEST}
-        if present - listed:
-            raise IntegrityError(f"candidate {model_id}: unlisted files {sorted(present - listed)}")
-        return digest
+        return self._read_verified(model_id)[0]
 
     def open_candidate(self, model_id: str, expected_sha256: str | None = None) -> Candidate:
         """Verify and read a candidate; a digest other than `expected_sha256` is refused."""
-        digest = self.verify_candidate(model_id)
+        digest, files = self._read_verified(model_id)
         if expected_sha256 is not None and digest != expected_sha256:
             raise IntegrityError(
                 f"candidate {model_id}: sha256 {digest} differs from the expected {expected_sha256}"
             )
         directory = self.candidates / model_id
-        return Candidate(
-            model_id=model_id,
-            path=directory,
-            sha256=digest,
-            metadata=_load(directory / "metadata.json", CandidateMetadata),
-            metrics=_load(directory / "metrics.json", CandidateMetrics),
-        )
+        # Parsed from the bytes just verified, never read again: a writer replacing the files
+        # meanwhile cannot get its contents reported under the digest that was checked.
+        metadata = _parse(files, directory / "metadata.json", CandidateMetadata)
+        metrics = _parse(files, directory / "metrics.json", CandidateMetrics)
+        model_bytes = files.get(metadata.model_file)
+        if model_bytes is None:
+            raise IntegrityError(
+                f"candidate {model_id}: its model file {metadata.model_file} is not in "
+                f"its {_MANIFEST}"
+            )
+        return Candidate(model_id, directory, digest, metadata, metrics, model_bytes)
+
+    def _read_manifest(self, model_id: str) -> bytes:
+        manifest = self._candidate_file(model_id, _MANIFEST)
+        if not manifest.is_file():
+            raise ArtifactError(f"candidate {model_id} has no {_MANIFEST} at {manifest}")
+        return manifest.read_bytes()
+
+    def _read_verified(self, model_id: str) -> tuple[str, dict[str, bytes]]:
+        """The candidate digest and every listed file's bytes, each read once and checked."""
+        directory = self.candidates / model_id
+        manifest = self._read_manifest(model_id)
+        files: dict[str, bytes] = {}
+        for line in manifest.decode(errors="replace").splitlines():
+            expected, _, name = line.partition("  ")
+            target = self._candidate_file(model_id, name)
+            if not target.is_file():
+                raise IntegrityError(f"candidate {model_id}: {name} is missing")
+            data = target.read_bytes()
+            if hashlib.sha256(data).hexdigest() != expected:
+                raise IntegrityError(f"candidate {model_id}: {name} does not match its sha256")
+            files[name] = data
+        present = {p.name for p in directory.iterdir()} - {_MANIFEST}
+        if present - files.keys():
+            raise IntegrityError(
+                f"candidate {model_id}: unlisted files {sorted(present - files.keys())}"
+            )
+        return hashlib.sha256(manifest).hexdigest(), files
+
+    def _candidate_file(self, model_id: str, name: str) -> Path:
+        """`name` in the candidate's folder; refused when it, or a link on the way, leads out."""
+        try:
+            parse_file_name(name)
+        except ValueError as error:
+            raise IntegrityError(f"candidate {model_id}: {_MANIFEST}: {error}") from None
+        path = self.candidates / model_id / name
+        try:
+            resolved = path.resolve()
+        except RuntimeError:  # a symlink loop, which leads nowhere inside
+            raise IntegrityError(f"candidate {model_id}: {name} is a symlink loop") from None
+        if resolved.parent != self.candidates.resolve() / model_id:
+            raise IntegrityError(
+                f"candidate {model_id}: {name} resolves to {resolved}, outside its folder"
+            )
+        return path
 
     # validation reports
 
@@ -263,9 +295,22 @@ def _dump(record: BaseModel) -> bytes:
 
 def _load(path: Path, schema: type[_R]) -> _R:
     try:
-        return schema.model_validate_json(path.read_bytes())
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ArtifactError(f"{path} does not exist") from None
+    return _validate(data, path, schema)
+
+
+def _parse(files: Mapping[str, bytes], path: Path, schema: type[_R]) -> _R:
+    """A candidate file from the bytes that were verified; `path` names it in errors."""
+    if path.name not in files:
+        raise ArtifactError(f"{path} does not exist")
+    return _validate(files[path.name], path, schema)
+
+
+def _validate(data: bytes, path: Path, schema: type[_R]) -> _R:
+    try:
+        return schema.model_validate_json(data)
     except ValidationError as error:
         fields = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'document'}: {e['msg']}" for e in error.errors()

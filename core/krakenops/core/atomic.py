@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 from collections.abc import Iterator
@@ -53,11 +54,16 @@ def append_jsonl(path: Path, record: dict[str, Any]) -> None:
     created = not path.exists()
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
     try:
+        # Every appender takes its turn on the log itself: a line another process is writing
+        # looks torn until it ends, and a dead writer's lock dies with it, so under the lock an
+        # unterminated tail is one a crash left.
+        fcntl.flock(fd, fcntl.LOCK_EX)
         _cut_torn_tail(fd)
         # One write call: a killed process leaves the line whole or absent, never half.
         _write_all(fd, line)
         os.fsync(fd)
     finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
     if created:
         fsync_dir(path.parent)
@@ -109,8 +115,6 @@ def _write_all(fd: int, data: bytes) -> None:
 @contextlib.contextmanager
 def exclusive_lock(path: Path) -> Iterator[None]:
     """Hold an advisory lock on `path` so that two writers of the same pointer take turns."""
-    import fcntl
-
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
     try:

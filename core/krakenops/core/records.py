@@ -15,6 +15,7 @@ __all__ = [
     "AuditRecord",
     "CandidateMetadata",
     "CandidateMetrics",
+    "FileName",
     "GateCheck",
     "ModelId",
     "RegistryEvent",
@@ -22,6 +23,7 @@ __all__ = [
     "Sha256",
     "ValidationReport",
     "new_model_id",
+    "parse_file_name",
     "parse_model_id",
 ]
 
@@ -42,8 +44,16 @@ def _sha256(value: str) -> str:
     return value
 
 
+def parse_file_name(value: str) -> str:
+    """`value` if it names a file in its own folder: a path could lead out of a candidate's."""
+    if value in {"", ".", ".."} or "/" in value or "\\" in value or "\0" in value:
+        raise ValueError(f"{value!r} is not a plain file name (no '/', no '..')")
+    return value
+
+
 ModelId = Annotated[str, AfterValidator(parse_model_id)]
 Sha256 = Annotated[str, AfterValidator(_sha256)]
+FileName = Annotated[str, AfterValidator(parse_file_name)]
 
 
 def new_model_id(created: datetime, token: str) -> str:
@@ -77,7 +87,7 @@ class CandidateMetadata(Record):
     training_end: datetime
     library_versions: dict[str, str]
     trusted_types: tuple[str, ...] = Field(description="Types skops may construct when loading.")
-    model_file: str = "model.skops"
+    model_file: FileName = "model.skops"
 
 
 class CandidateMetrics(Record):

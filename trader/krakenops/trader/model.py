@@ -135,7 +135,7 @@ class SklearnConfidenceModel:
 
 
 def load_candidate_model(candidate: Candidate) -> SklearnConfidenceModel:
-    """Load a verified candidate's model; refuse a changed file, another schema or an unknown type."""
+    """Load a verified candidate's model from its verified bytes; refuse another schema or type."""
     metadata = candidate.metadata
     if metadata.feature_schema_version != MODEL_SCHEMA_VERSION:
         raise ModelRefusedError(
@@ -146,13 +146,8 @@ def load_candidate_model(candidate: Candidate) -> SklearnConfidenceModel:
         raise ModelRefusedError(
             f"{candidate.model_id}: feature names differ from MODEL_INPUT_NAMES"
         )
-    # Read once and check these very bytes: the file could change between verification and load.
-    data = candidate.model_file.read_bytes()
-    expected = _manifest_digest(candidate, metadata.model_file)
-    if hashlib.sha256(data).hexdigest() != expected:
-        raise ModelRefusedError(
-            f"{candidate.model_id}: {metadata.model_file} does not match its sha256"
-        )
+    # The bytes the store verified, not the file: it could change between verification and load.
+    data = candidate.model_bytes
     foreign = sorted(_types_in(data, candidate.model_id) - set(TRUSTED_TYPES))
     if foreign:
         raise ModelRefusedError(
@@ -183,14 +178,6 @@ def load_candidate_model(candidate: Candidate) -> SklearnConfidenceModel:
             f"{candidate.model_id}: the model returns {probe.shape} for one row"
         )
     return model
-
-
-def _manifest_digest(candidate: Candidate, name: str) -> str:
-    for line in (candidate.path / "sha256.txt").read_text().splitlines():
-        digest, _, listed = line.partition("  ")
-        if listed == name:
-            return digest
-    raise ModelRefusedError(f"{candidate.model_id}: {name} is not in its sha256 manifest")
 
 
 def _types_in(data: bytes, model_id: str) -> set[str]:
