@@ -89,6 +89,14 @@ def test_a_root_that_links_into_a_forbidden_tree_is_refused(tmp_path: Path):
         store.verify_isolation()
 
 
+def test_a_root_behind_a_symlink_loop_is_refused_naming_it(tmp_path: Path):
+    (tmp_path / "data").symlink_to(tmp_path / "loop")
+    (tmp_path / "loop").symlink_to(tmp_path / "data")
+    store = ArtifactStore(ArtifactSettings(root=tmp_path / "data"), "paper")
+    with pytest.raises(IsolationError, match=r"artifact root .*data.* cannot be resolved"):
+        store.verify_isolation()
+
+
 def sign(directory: Path) -> None:
     """Write a manifest that matches whatever the folder holds now, as a forger would."""
     manifest = "".join(

@@ -56,8 +56,12 @@ def check_isolation(paths: Mapping[str, Path], forbidden: tuple[str, ...]) -> No
     """Refuse to start when any path contains a forbidden marker (the seed's isolation guard)."""
     for label, path in paths.items():
         named = path.absolute()
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError) as error:  # a symlink loop: where it leads is unknowable
+            raise IsolationError(f"{label} {path} cannot be resolved: {error}") from None
         # A symlink can lead a harmless name into another system's tree: check where it goes too.
-        for seen in (named, path.resolve()):
+        for seen in (named, resolved):
             text = str(seen).lower()
             for marker in forbidden:
                 if marker.lower() in text:
