@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
@@ -12,15 +11,12 @@ from krakenops.core.clock import ManualClock
 from krakenops.core.config import RiskLimits
 from krakenops.core.window import DowntimeWindow
 from krakenops.trader.engine import TradingEngine
-from krakenops.trader.orders import OrderIntent, OrderType, Side
-from krakenops.trader.pipeline import Bar, Decision, DecisionPipeline, KnownFeatures
+from krakenops.trader.pipeline import DecisionPipeline
 from krakenops.trader.portfolio import Portfolio
-from krakenops.trader.regime import Regime
-from krakenops.trader.risk import DenialReason, Proposal, RiskManager
-from krakenops.trader.strategies import SymbolView
-from krakenops.trader.strategies.selector import Selection
+from krakenops.trader.risk import DenialReason, RiskManager
 from tests.fakekraken import FakeKraken, Fault, FaultSchedule
 from tests.kraken.conftest import ClientFactory
+from tests.trader.scripted import ScriptedPipeline, entry
 
 LIMITS = RiskLimits(max_portfolio_heat=0.03, max_symbol_risk=0.03, per_trade_risk=0.02)
 
@@ -28,38 +24,6 @@ LIMITS = RiskLimits(max_portfolio_heat=0.03, max_symbol_risk=0.03, per_trade_ris
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(datetime(2026, 2, 5, 10, tzinfo=UTC))
-
-
-class RegimeAt:
-    regime = Regime.RISK_ON
-    recovering = False
-
-
-class ScriptedPipeline:
-    """Stands in for the strategies: each step proposes the next list of entries."""
-
-    def __init__(self, steps: list[list[Proposal]]) -> None:
-        self.steps, self.regime = steps, RegimeAt()
-
-    def update(
-        self, bars: Mapping[str, Bar], known: KnownFeatures | None = None
-    ) -> dict[str, SymbolView]:
-        return {}
-
-    def decide(self, time: int, views: Mapping[str, SymbolView]) -> Decision:
-        selection = Selection(Regime.RISK_ON, {"trend_follower": 1.0})
-        return Decision(time, Regime.RISK_ON, selection, self.steps.pop(0))
-
-
-def entry(client_order_id: str, symbol: str, price: float, share: float, equity: float) -> Proposal:
-    """An entry that risks `share` of equity with its stop 10% under the price."""
-    stop = price * 0.9
-    quantity = equity * share / (price - stop)
-    intent = OrderIntent(
-        client_order_id, symbol, Side.BUY, quantity, OrderType.MARKET, price,
-        strategy="trend_follower",
-    )  # fmt: skip
-    return Proposal(intent, stop, client_order_id)
 
 
 def test_an_entry_kraken_filled_in_part_holds_its_whole_risk_until_it_is_done(
