@@ -17,7 +17,7 @@ from krakenops.trader.commands import WARMUP, replay_feed
 from krakenops.trader.journal import Journal, venue_state_path
 from krakenops.trader.loop import TradingLoop, reconcile
 from krakenops.trader.metrics import TraderMetrics
-from krakenops.trader.orders import Fill, Side
+from krakenops.trader.orders import Fill, OrderIntent, OrderType, Side
 from krakenops.trader.portfolio import UNOWNED, ClosedTrade, Portfolio, Position
 from krakenops.trader.regime import Regime
 from krakenops.trader.risk import RiskManager
@@ -290,6 +290,24 @@ def test_a_losing_exit_filled_while_the_trader_was_down_counts_toward_the_kill_s
     assert "ETH" not in again.portfolio.positions
     assert again.risk.state.consecutive_losses == 3
     assert again.risk.state.kill_switch and "3 consecutive" in again.risk.state.kill_reason
+    again.close()
+
+
+def test_a_restarted_trader_counts_the_orders_it_left_open_at_the_venue(
+    paper_config: EnvironmentConfig,
+):
+    clock = ManualClock(START + timedelta(hours=12))
+    store = ArtifactStore(paper_config.spec.artifacts, paper_config.env_id)
+    venue = paper_venue(paper_config, clock, venue_state_path(store))
+    resting = OrderIntent("ko-1-ETH-enter-0", "ETH", Side.BUY, 0.5, OrderType.LIMIT, 2800.0, 2000.0)
+    venue.client.submit(resting)
+
+    feed, _ = replay_feed(paper_config, clock.now(), clock.now() + timedelta(hours=2))
+    again = TradingLoop(paper_config, clock, feed, venue, store)
+    assert again.engine.resting
+    # Nothing tells its stop: all it would cost counts as risk, and as cash to pay.
+    assert again.risk.committed_risk("ETH") == again.risk.committed_notional() == 0.5 * 2000.0
+    venue.client.cancel(resting.client_order_id)
     again.close()
 
 

@@ -204,10 +204,24 @@ class TradingLoop:
             spec.universe.symbols, spec.risk, portfolio, self.models.current
         )
         self.engine = TradingEngine(pipeline, self.risk, venue.client, portfolio)
+        self._adopt_open_orders()
         self.started = int(clock.now().timestamp())
         self.iterations = 0
         self._regime_changes = 0
         self._refusals = 0
+
+    def _adopt_open_orders(self) -> None:
+        """Orders the last run left open at the venue count against the limits from the start."""
+        adopted = self.engine.adopt(self.venue.client.open_orders())
+        if adopted:
+            event(
+                log,
+                logging.INFO,
+                "orders_adopted",
+                f"{len(adopted)} order(s) open at {self.venue.client.venue} from before the start: "
+                + ", ".join(adopted),
+                client_order_ids=adopted,
+            )
 
     def _count_closed_at_venue(self, trade: ClosedTrade) -> None:
         """A round trip the venue finished while the trader was down counts like any other."""
