@@ -17,7 +17,7 @@ from krakenops.trader.commands import WARMUP, replay_feed
 from krakenops.trader.journal import Journal, venue_state_path
 from krakenops.trader.loop import TradingLoop, reconcile
 from krakenops.trader.metrics import TraderMetrics
-from krakenops.trader.orders import Fill, Side
+from krakenops.trader.orders import Fill, OrderIntent, OrderType, Side
 from krakenops.trader.portfolio import UNOWNED, ClosedTrade, Portfolio, Position
 from krakenops.trader.regime import Regime
 from krakenops.trader.risk import RiskManager
@@ -194,25 +194,22 @@ def test_reconcile_makes_the_book_agree_with_the_venue():
     )
 
 
-def test_reconcile_closes_a_position_the_venue_sold_for_what_its_fills_brought():
-    opened, sold_at = datetime(2026, 2, 5, 9, tzinfo=UTC), datetime(2026, 2, 5, 11, tzinfo=UTC)
+OPENED, SOLD_AT = datetime(2026, 2, 5, 9, tzinfo=UTC), datetime(2026, 2, 5, 11, tzinfo=UTC)
+
+
+def eth_bought() -> Portfolio:
+    """A book that bought 1 ETH at 2,000 for 2 USD of fee at OPENED: 2,002 of cost."""
     book = Portfolio(3000.0)
     book.apply(
-        Fill("e", "O1", "T1", "ETH", Side.BUY, 1.0, 2000.0, 2.0, opened),
+        Fill("e", "O1", "T1", "ETH", Side.BUY, 1.0, 2000.0, 2.0, OPENED),
         strategy="trend_follower",
         stop_price=1900.0,
     )
-    earlier = Fill("x0", "O0", "T0", "ETH", Side.SELL, 3.0, 2500.0, 5.0, opened - timedelta(days=2))
-    exit_ = Fill("x", "O2", "T2", "ETH", Side.SELL, 1.0, 1900.0, 1.9, sold_at)
-    book_after = reconcile(book, {"USD": 998.0 + 1898.1}, fills=[earlier, exit_])
-    (trade,) = book_after.closed
-    assert (trade.symbol, trade.strategy) == ("ETH", "trend_follower")
-    assert trade.pnl_usd == pytest.approx(1898.1 - 2002.0)
-    assert trade.closed_at == int(sold_at.timestamp())
-    assert book.positions == {} and book.cash_usd == pytest.approx(2896.1)
+    return book
 
 
-def test_reconcile_without_the_venue_s_fills_shares_the_cash_that_came_back_by_value():
+def eth_and_btc_at_cost() -> Portfolio:
+    """No cash; 1 ETH that cost 2,000 and 0.1 BTC that cost 3,000, each marked at its cost."""
     book = Portfolio(0.0, marks={"ETH": 2000.0, "BTC": 30000.0})
     book.positions["ETH"] = Position(
         "ETH", "trend_follower", 1.0, 2000.0, 1900.0, 0, 2000.0, 2000.0, 2000.0
@@ -220,9 +217,50 @@ def test_reconcile_without_the_venue_s_fills_shares_the_cash_that_came_back_by_v
     book.positions["BTC"] = Position(
         "BTC", "swing", 0.1, 30000.0, 29000.0, 0, 30000.0, 3000.0, 3000.0
     )
+    return book
+
+
+def test_reconcile_closes_a_position_the_venue_sold_for_what_its_fills_brought():
+    book = eth_bought()
+    earlier = Fill("x0", "O0", "T0", "ETH", Side.SELL, 3.0, 2500.0, 5.0, OPENED - timedelta(days=2))
+    exit_ = Fill("x", "O2", "T2", "ETH", Side.SELL, 1.0, 1900.0, 1.9, SOLD_AT)
+    book_after = reconcile(book, {"USD": 998.0 + 1898.1}, fills=[earlier, exit_])
+    (trade,) = book_after.closed
+    assert (trade.symbol, trade.strategy) == ("ETH", "trend_follower")
+    assert trade.pnl_usd == pytest.approx(1898.1 - 2002.0)
+    assert trade.closed_at == int(SOLD_AT.timestamp())
+    assert book.positions == {} and book.cash_usd == pytest.approx(2896.1)
+
+
+def test_reconcile_without_the_venue_s_fills_shares_the_cash_that_came_back_by_value():
+    book = eth_and_btc_at_cost()
     closed = reconcile(book, {"USD": 4000.0}, now=7200).closed
     assert {t.symbol: t.pnl_usd for t in closed} == pytest.approx({"ETH": -400.0, "BTC": -600.0})
     assert {t.closed_at for t in closed} == {7200}
+
+
+def test_a_part_the_venue_sold_is_booked_for_what_its_fills_brought_and_the_rest_keeps_its_cost():
+    book = eth_bought()
+    part = Fill("x", "O2", "T2", "ETH", Side.SELL, 0.4, 1900.0, 0.76, SOLD_AT)
+    reconcile(book, {"USD": 998.0 + 759.24, "ETH": 0.6}, fills=[part])
+    position = book.positions["ETH"]
+    assert position.quantity == pytest.approx(0.6)
+    assert position.cost_usd == pytest.approx(2002.0 * 0.6)
+    assert position.realized_usd == pytest.approx(759.24 - 2002.0 * 0.4)
+    # The rest sells later for the same price: the round trip lost what the two sales say.
+    rest = Fill("y", "O3", "T3", "ETH", Side.SELL, 0.6, 1900.0, 1.14, SOLD_AT + timedelta(hours=1))
+    trade = book.apply(rest)
+    assert trade is not None and trade.pnl_usd == pytest.approx(759.24 + 1138.86 - 2002.0)
+
+
+def test_without_the_venue_s_fills_a_part_sold_takes_its_share_of_the_cash_that_came_back():
+    book = eth_and_btc_at_cost()
+    # Half the ETH (1,000 at the mark) and all the BTC (3,000) brought 3,600 together.
+    (closed,) = reconcile(book, {"USD": 3600.0, "ETH": 0.5}, now=7200).closed
+    assert closed.symbol == "BTC" and closed.pnl_usd == pytest.approx(2700.0 - 3000.0)
+    eth = book.positions["ETH"]
+    assert eth.quantity == 0.5 and eth.cost_usd == pytest.approx(1000.0)
+    assert eth.realized_usd == pytest.approx(900.0 - 1000.0)
 
 
 def test_a_losing_exit_filled_while_the_trader_was_down_counts_toward_the_kill_switch(
@@ -252,6 +290,24 @@ def test_a_losing_exit_filled_while_the_trader_was_down_counts_toward_the_kill_s
     assert "ETH" not in again.portfolio.positions
     assert again.risk.state.consecutive_losses == 3
     assert again.risk.state.kill_switch and "3 consecutive" in again.risk.state.kill_reason
+    again.close()
+
+
+def test_a_restarted_trader_counts_the_orders_it_left_open_at_the_venue(
+    paper_config: EnvironmentConfig,
+):
+    clock = ManualClock(START + timedelta(hours=12))
+    store = ArtifactStore(paper_config.spec.artifacts, paper_config.env_id)
+    venue = paper_venue(paper_config, clock, venue_state_path(store))
+    resting = OrderIntent("ko-1-ETH-enter-0", "ETH", Side.BUY, 0.5, OrderType.LIMIT, 2800.0, 2000.0)
+    venue.client.submit(resting)
+
+    feed, _ = replay_feed(paper_config, clock.now(), clock.now() + timedelta(hours=2))
+    again = TradingLoop(paper_config, clock, feed, venue, store)
+    assert again.engine.resting
+    # Nothing tells its stop: all it would cost counts as risk, and as cash to pay.
+    assert again.risk.committed_risk("ETH") == again.risk.committed_notional() == 0.5 * 2000.0
+    venue.client.cancel(resting.client_order_id)
     again.close()
 
 

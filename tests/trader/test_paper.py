@@ -156,6 +156,9 @@ def test_fast_path_records_equal_ordinary_ones(clock: ManualClock):
         fill.price,
         fill.fee_usd,
         (ordinary,),
+        symbol="ETH",
+        side=Side.BUY,
+        quantity=1.0,
     )
     with pytest.raises(AttributeError):
         fill.price = 1.0  # type: ignore[misc]  # the very write a frozen fill refuses

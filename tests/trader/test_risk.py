@@ -235,13 +235,29 @@ def test_cash_an_open_entry_will_still_spend_is_not_spent_twice(tmp_path: Path):
     assert denial is not None and denial.reason is DenialReason.INSUFFICIENT_CASH
 
 
-def test_an_open_exit_commits_nothing(tmp_path: Path):
+def test_an_open_exit_commits_neither_risk_nor_cash(tmp_path: Path):
     portfolio = Portfolio(100_000.0)
     holding(portfolio, "ETH", 10.0, 2000.0, 1600.0)  # 4,000 at risk in ETH
     risk = manager(tmp_path, portfolio=portfolio)
     risk.commit(sale("ETH", 10.0), filled=0.0)
     assert risk.committed_risk() == 0.0 and risk.committed_notional() == 0.0
     assert risk.check(entry("ETH", 2000.0, 1900.0, 1000.0)) is None  # 5% exactly
+
+
+def test_a_sale_may_not_sell_what_an_open_exit_has_still_to_sell(tmp_path: Path):
+    portfolio = Portfolio(10_000.0)
+    holding(portfolio, "ETH", 8.0, 2000.0, 1900.0)  # 2 of a resting exit's 6 sold already
+    holding(portfolio, "BTC", 1.0, 30000.0, 29000.0)
+    risk = manager(tmp_path, portfolio=portfolio)
+    resting = sale("ETH", 6.0)
+    risk.commit(resting, filled=2.0)  # 4 still to sell
+    risk.commit(sale("BTC", 1.0), filled=0.0)
+    assert risk.committed_sale("ETH") == 4.0
+    assert risk.check(sale("ETH", 4.0)) is None
+    denial = risk.check(sale("ETH", 4.5))
+    assert denial is not None and denial.reason is DenialReason.INVALID_ORDER
+    risk.release(resting.intent.client_order_id)  # canceled: the whole holding is free again
+    assert risk.check(sale("ETH", 8.0)) is None
 
 
 @pytest.mark.parametrize(

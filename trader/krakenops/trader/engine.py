@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from krakenops.core.jsonlog import event
-from krakenops.trader.orders import ExecutionClient, Fill, OrderResult, OrderStatus
+from krakenops.trader.orders import (
+    ExecutionClient,
+    Fill,
+    OrderIntent,
+    OrderResult,
+    OrderStatus,
+    OrderType,
+    Side,
+)
 from krakenops.trader.pipeline import Bar, DecisionPipeline, KnownFeatures, SignalInputs
 from krakenops.trader.portfolio import ClosedTrade, Portfolio
 from krakenops.trader.regime import Regime
@@ -82,6 +91,46 @@ class TradingEngine:
     def resting(self) -> bool:
         """Whether an order of this engine rests at the venue, waiting for a bar to fill it."""
         return bool(self._resting)
+
+    def adopt(self, orders: Iterable[OrderResult]) -> list[str]:
+        """Rest the orders a restart found open at the venue; return their client order ids.
+
+        What they filled so far is in the book already (booked before the restart, or taken from
+        the venue's balances at start-up); their rest counts from now on, as if this engine had
+        placed them.
+        """
+        adopted: list[str] = []
+        for order in orders:
+            if order.status is not OrderStatus.OPEN or order.client_order_id in self._resting:
+                continue
+            proposal = self._proposal_of(order)
+            booked = {fill.trade_id for fill in order.fills}
+            self._resting[order.client_order_id] = RestingOrder(proposal, booked)
+            self.risk.commit(proposal, order.filled_quantity)
+            adopted.append(order.client_order_id)
+        return adopted
+
+    def _proposal_of(self, order: OrderResult) -> Proposal:
+        """What an open order from before a restart stood for, as far as the book can tell.
+
+        An entry that began the position of its symbol (its signal id is the order's) fills under
+        that position's strategy and stop. Any other entry has no stop known: all it costs counts
+        as risk, and without any price known it counts as unbounded (no entry passes until the
+        venue finishes it).
+        """
+        portfolio, symbol = self.portfolio, order.symbol
+        price = order.limit_price or order.average_price or portfolio.marks.get(symbol) or math.inf
+        if order.side is Side.SELL:
+            return Proposal(_intent_of(order, Side.SELL, price))
+        position = portfolio.positions.get(symbol)
+        if (
+            position is None
+            or position.signal_id != order.client_order_id
+            or not 0 < position.stop_price < price
+        ):
+            return Proposal(_intent_of(order, Side.BUY, price))
+        intent = _intent_of(order, Side.BUY, price, position.strategy)
+        return Proposal(intent, position.stop_price, order.client_order_id)
 
     def step(
         self,
@@ -218,6 +267,21 @@ class TradingEngine:
                 strategy=strategy,
                 client_order_id=fill.client_order_id,
             )
+
+
+def _intent_of(order: OrderResult, side: Side, price: float, strategy: str = "") -> OrderIntent:
+    """The intent behind an order the venue reports, at `price` for the risk manager."""
+    return OrderIntent(
+        order.client_order_id,
+        order.symbol,
+        side,
+        order.quantity,
+        OrderType.MARKET if order.limit_price is None else OrderType.LIMIT,
+        price,
+        order.limit_price,
+        strategy=strategy,
+        reduce_only=side is Side.SELL,
+    )
 
 
 def _log_denial(proposal: Proposal, denial: Denial) -> None:

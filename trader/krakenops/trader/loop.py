@@ -48,8 +48,9 @@ def reconcile(
 ) -> Reconciliation:
     """Make the book agree with the venue, which holds the money; return what had to change.
 
-    A position the venue no longer holds (an exit filled while the trader was down) closes for
-    what the venue's `fills` say it sold for, or else for its share of the cash that came back.
+    What the venue sold of a position (an exit filled while the trader was down, in full or in
+    part) is booked for what the venue's `fills` say it sold for, or else for its share of the
+    cash that came back; a position sold in full closes as a round trip.
     A holding of one of `symbols` that the book lacks (a buy filled while the trader was down)
     is booked without an owner, at its last mark: the pipeline sells what no rule manages.
     """
@@ -57,8 +58,7 @@ def reconcile(
     closed: list[ClosedTrade] = []
     fills = list(fills)
     cash = balances.get("USD", 0.0)
-    cash_back = cash - portfolio.cash_usd
-    gone = {s: portfolio.exposure(s) for s in portfolio.positions if balances.get(s, 0.0) <= 0}
+    cash_back = _CashBack(cash - portfolio.cash_usd, _sold_values(portfolio, balances))
     if abs(cash - portfolio.cash_usd) > 0.01:
         changes.append(f"cash {portfolio.cash_usd:.2f} -> {cash:.2f}")
         portfolio.cash_usd = cash
@@ -66,14 +66,14 @@ def reconcile(
         held = balances.get(symbol, 0.0)
         if held <= 0:
             changes.append(f"{symbol} {position.quantity:g} -> 0 (closed at the venue)")
-            sale = _last_sale(position, fills)
-            if sale is None:
-                value = sum(gone.values())
-                share = gone[symbol] / value if value > 0 else 1.0 / len(gone)
-                sale = (cash_back * share, now)
+            sale = _last_sale(position, position.quantity, fills) or (cash_back.share(symbol), now)
             closed.append(portfolio.close_outside(symbol, *sale))
-        elif abs(held - position.quantity) > 1e-9 * max(1.0, held):
+        elif not _agrees(held, position.quantity):
             changes.append(f"{symbol} {position.quantity:g} -> {held:g}")
+            if held < position.quantity:
+                part = position.quantity - held
+                sale = _last_sale(position, part, fills) or (cash_back.share(symbol), now)
+                portfolio.sell_outside(symbol, part, sale[0])
             position.quantity = held
     for symbol in symbols:
         held = balances.get(symbol, 0.0)
@@ -88,8 +88,36 @@ def reconcile(
     return Reconciliation(changes, closed)
 
 
-def _last_sale(position: Position, fills: list[Fill]) -> tuple[float, int] | None:
-    """USD net of fees and the time of the venue's sales that sold what the book still held.
+def _agrees(held: float, booked: float) -> bool:
+    return abs(held - booked) <= 1e-9 * max(1.0, held)
+
+
+def _sold_values(portfolio: Portfolio, balances: dict[str, float]) -> dict[str, float]:
+    """USD at the last marks of what the venue sold of each position the book holds."""
+    values: dict[str, float] = {}
+    for symbol, position in portfolio.positions.items():
+        held = max(balances.get(symbol, 0.0), 0.0)
+        if held <= 0 or (held < position.quantity and not _agrees(held, position.quantity)):
+            values[symbol] = (position.quantity - held) * portfolio.marks.get(
+                symbol, position.entry_price
+            )
+    return values
+
+
+@dataclass(frozen=True)
+class _CashBack:
+    """The cash that came back while the trader was down, shared by what each sale was worth."""
+
+    usd: float
+    sold: dict[str, float]  # USD at the last mark, by symbol
+
+    def share(self, symbol: str) -> float:
+        total = sum(self.sold.values())
+        return self.usd * (self.sold[symbol] / total if total > 0 else 1.0 / len(self.sold))
+
+
+def _last_sale(position: Position, quantity: float, fills: list[Fill]) -> tuple[float, int] | None:
+    """USD net of fees and the time of the venue's sales that sold `quantity` of the position.
 
     The book is saved after every fill it books, so the sales it never saw are the newest ones;
     None if the fills do not account for the whole quantity.
@@ -105,12 +133,12 @@ def _last_sale(position: Position, fills: list[Fill]) -> tuple[float, int] | Non
         key=lambda f: f.timestamp,
         reverse=True,
     )
-    left, proceeds = position.quantity, 0.0
+    left, proceeds = quantity, 0.0
     for fill in sales:
         part = min(fill.quantity, left)
         proceeds += part * fill.price - fill.fee_usd * part / fill.quantity
         left -= part
-        if left <= 1e-9 * position.quantity:
+        if left <= 1e-9 * quantity:
             return proceeds, int(sales[0].timestamp.timestamp())
     return None
 
@@ -176,10 +204,24 @@ class TradingLoop:
             spec.universe.symbols, spec.risk, portfolio, self.models.current
         )
         self.engine = TradingEngine(pipeline, self.risk, venue.client, portfolio)
+        self._adopt_open_orders()
         self.started = int(clock.now().timestamp())
         self.iterations = 0
         self._regime_changes = 0
         self._refusals = 0
+
+    def _adopt_open_orders(self) -> None:
+        """Orders the last run left open at the venue count against the limits from the start."""
+        adopted = self.engine.adopt(self.venue.client.open_orders())
+        if adopted:
+            event(
+                log,
+                logging.INFO,
+                "orders_adopted",
+                f"{len(adopted)} order(s) open at {self.venue.client.venue} from before the start: "
+                + ", ".join(adopted),
+                client_order_ids=adopted,
+            )
 
     def _count_closed_at_venue(self, trade: ClosedTrade) -> None:
         """A round trip the venue finished while the trader was down counts like any other."""

@@ -83,6 +83,11 @@ class OrderResult:
     fee_usd: float = 0.0
     fills: tuple[Fill, ...] = field(default_factory=tuple)
     reason: str | None = None  # why it was rejected or canceled
+    # The order as placed, so that one found open after a restart can be followed and counted.
+    symbol: str = ""
+    side: Side | None = None
+    quantity: float = 0.0  # base asset units ordered
+    limit_price: float | None = None
 
 
 class ExecutionClient(Protocol):

@@ -257,7 +257,13 @@ class PaperKrakenSimulator:
         refusal = self._transfer(symbol, side, quantity, notional, fee)
         if refusal is not None:
             return OrderResult(
-                intent.client_order_id, OrderStatus.REJECTED, exchange_order_id, reason=refusal
+                intent.client_order_id,
+                OrderStatus.REJECTED,
+                exchange_order_id,
+                reason=refusal,
+                symbol=symbol,
+                side=side,
+                quantity=quantity,
             )
         # Frozen dataclasses store each field through object.__setattr__, several microseconds a
         # fill; these records get exactly the fields their generated __init__ would store.
@@ -292,6 +298,10 @@ class PaperKrakenSimulator:
                 "fee_usd": fee,
                 "fills": (fill,),
                 "reason": None,
+                "symbol": symbol,
+                "side": side,
+                "quantity": quantity,
+                "limit_price": intent.limit_price,
             },
         )
         return result

@@ -138,12 +138,7 @@ class Portfolio:
         self.cash_usd += notional - fill.fee_usd
         if position is None:
             return None  # a sale of something this book never held: the venue's balance decides
-        sold = min(fill.quantity, position.quantity)
-        share = sold / position.quantity
-        cost = position.cost_usd * share
-        position.realized_usd += notional - fill.fee_usd - cost
-        position.cost_usd -= cost
-        position.quantity -= sold
+        _realize(position, min(fill.quantity, position.quantity), notional - fill.fee_usd)
         if position.quantity > _DUST * max(1.0, fill.quantity):
             return None
         del self.positions[fill.symbol]
@@ -157,6 +152,14 @@ class Portfolio:
         position = self.positions.pop(symbol)
         position.realized_usd += proceeds_usd - position.cost_usd
         return _round_trip(position, when)
+
+    def sell_outside(self, symbol: str, quantity: float, proceeds_usd: float) -> None:
+        """Book part of a position the venue sold without this book seeing the sale, as a fill would.
+
+        `proceeds_usd` is net of fees; the cash is the venue's to tell, so it is left alone.
+        """
+        position = self.positions[symbol]
+        _realize(position, min(quantity, position.quantity), proceeds_usd)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -174,6 +177,14 @@ class Portfolio:
             raise ValueError("portfolio cash is not a number")
         marks = {str(k): float(v) for k, v in document.get("marks", {}).items()}
         return cls(cash, positions, marks, float(document.get("starting_equity_usd", 0.0)))
+
+
+def _realize(position: Position, sold: float, proceeds_usd: float) -> None:
+    """Sell `sold` of the position for `proceeds_usd` net of fees, against its share of the cost."""
+    cost = position.cost_usd * (sold / position.quantity)
+    position.realized_usd += proceeds_usd - cost
+    position.cost_usd -= cost
+    position.quantity -= sold
 
 
 def _round_trip(position: Position, closed_at: int) -> ClosedTrade:

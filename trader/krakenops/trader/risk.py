@@ -122,8 +122,8 @@ class RiskManager:
         self.log_events = log_events  # False: trips are counted in `trips`, not logged
         self.state = self._load()
         self.trips = 0  # kill-switch trips by this process
-        # Accepted entries the venue has not filled in full, with the quantity still to come:
-        # the book holds only what filled, yet the rest may fill at any moment.
+        # Accepted orders the venue has not filled in full, with the quantity still to come: the
+        # book holds only what filled, yet the rest may fill at any moment.
         self._committed: dict[str, tuple[Proposal, float]] = {}
         # The UTC day only changes at midnight; until then the day's answer is reused (the
         # engine asks at every step).
@@ -199,10 +199,13 @@ class RiskManager:
         intent = proposal.intent
         position = self.portfolio.positions.get(intent.symbol)
         held = 0.0 if position is None else position.quantity
-        if intent.side is not Side.SELL or intent.quantity > held * (1 + 1e-9):
+        # What open sales will still sell is gone from the holding as soon as they fill.
+        free = held - self.committed_sale(intent.symbol)
+        if intent.side is not Side.SELL or intent.quantity > free * (1 + 1e-9):
             return Denial(
                 DenialReason.INVALID_ORDER,
-                f"a reduction must sell at most the {held:g} {intent.symbol} held",
+                f"a reduction must sell at most the {max(free, 0.0):g} {intent.symbol} held "
+                "and not already on sale",
             )
         return None
 
@@ -235,10 +238,10 @@ class RiskManager:
         self._save()
 
     def commit(self, proposal: Proposal, filled: float) -> None:
-        """An accepted order still open at the venue with `filled` of it done: an entry's rest counts."""
+        """An accepted order still open at the venue with `filled` of it done: its rest counts."""
         client_order_id = proposal.intent.client_order_id
         remaining = proposal.intent.quantity - filled
-        if proposal.opens_risk and remaining > 0:
+        if remaining > 0:
             self._committed[client_order_id] = (proposal, remaining)
         else:
             self._committed.pop(client_order_id, None)
@@ -253,7 +256,7 @@ class RiskManager:
             (
                 remaining * (proposal.intent.reference_price - proposal.stop_price)
                 for proposal, remaining in self._committed.values()
-                if symbol is None or proposal.intent.symbol == symbol
+                if proposal.opens_risk and (symbol is None or proposal.intent.symbol == symbol)
             ),
             0.0,
         )
@@ -261,7 +264,22 @@ class RiskManager:
     def committed_notional(self) -> float:
         """USD the open entries' unfilled rest would cost at their reference prices."""
         return sum(
-            (remaining * p.intent.reference_price for p, remaining in self._committed.values()),
+            (
+                remaining * p.intent.reference_price
+                for p, remaining in self._committed.values()
+                if p.opens_risk
+            ),
+            0.0,
+        )
+
+    def committed_sale(self, symbol: str) -> float:
+        """Units of `symbol` the open sales have still to sell."""
+        return sum(
+            (
+                remaining
+                for p, remaining in self._committed.values()
+                if p.intent.side is Side.SELL and p.intent.symbol == symbol
+            ),
             0.0,
         )
 

@@ -33,6 +33,10 @@ class SimOrder:
             fee_usd=sum(f.fee_usd for f in self.fills),
             fills=tuple(self.fills),
             reason=self.reason,
+            symbol=self.intent.symbol,
+            side=self.intent.side,
+            quantity=self.intent.quantity,
+            limit_price=self.intent.limit_price,
         )
 
 

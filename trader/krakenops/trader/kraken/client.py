@@ -340,7 +340,15 @@ class KrakenExecutionClient:
             cl_ord_id=intent.client_order_id,
             reason=reason,
         )
-        return OrderResult(intent.client_order_id, OrderStatus.REJECTED, reason=reason)
+        return OrderResult(
+            intent.client_order_id,
+            OrderStatus.REJECTED,
+            reason=reason,
+            symbol=intent.symbol,
+            side=intent.side,
+            quantity=intent.quantity,
+            limit_price=intent.limit_price,
+        )
 
     def _result(self, order: LedgerOrder) -> OrderResult:
         fills = tuple(order.to_fills())
@@ -355,6 +363,10 @@ class KrakenExecutionClient:
             fee_usd=float(sum((f.fee_usd for f in order.fills.values()), Decimal(0))),
             fills=fills,
             reason=order.reason,
+            symbol=order.symbol,
+            side=order.side,
+            quantity=float(order.volume),
+            limit_price=None if order.price is None else float(order.price),
         )
 
     def _ensure_trading(self) -> None:
