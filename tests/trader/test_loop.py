@@ -263,6 +263,19 @@ def test_without_the_venue_s_fills_a_part_sold_takes_its_share_of_the_cash_that_
     assert eth.realized_usd == pytest.approx(900.0 - 1000.0)
 
 
+def test_more_than_the_book_held_at_the_venue_is_added_at_the_last_mark_not_for_free():
+    book = eth_bought()
+    book.marks["ETH"] = 2100.0
+    reconcile(book, {"USD": 998.0 - 1050.0, "ETH": 1.5})
+    position = book.positions["ETH"]
+    assert position.quantity == 1.5
+    assert position.cost_usd == pytest.approx(2002.0 + 0.5 * 2100.0)
+    # Sold at the mark at once, the added half shows neither gain nor loss.
+    sale = Fill("z", "O4", "T4", "ETH", Side.SELL, 1.5, 2100.0, 0.0, SOLD_AT)
+    trade = book.apply(sale)
+    assert trade is not None and trade.pnl_usd == pytest.approx(1.0 * 2100.0 - 2002.0)
+
+
 def test_a_losing_exit_filled_while_the_trader_was_down_counts_toward_the_kill_switch(
     paper_config: EnvironmentConfig,
 ):

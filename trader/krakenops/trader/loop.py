@@ -52,7 +52,8 @@ def reconcile(
     part) is booked for what the venue's `fills` say it sold for, or else for its share of the
     cash that came back; a position sold in full closes as a round trip.
     A holding of one of `symbols` that the book lacks (a buy filled while the trader was down)
-    is booked without an owner, at its last mark: the pipeline sells what no rule manages.
+    is booked without an owner, at its last mark: the pipeline sells what no rule manages. More
+    of a held symbol than the book has is added to its position at the last mark too.
     """
     changes: list[str] = []
     closed: list[ClosedTrade] = []
@@ -74,7 +75,9 @@ def reconcile(
                 part = position.quantity - held
                 sale = _last_sale(position, part, fills) or (cash_back.share(symbol), now)
                 portfolio.sell_outside(symbol, part, sale[0])
-            position.quantity = held
+                position.quantity = held
+            else:
+                portfolio.buy_outside(symbol, held - position.quantity)
     for symbol in symbols:
         held = balances.get(symbol, 0.0)
         if symbol in portfolio.positions or held <= 0:

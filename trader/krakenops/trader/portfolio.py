@@ -161,6 +161,21 @@ class Portfolio:
         position = self.positions[symbol]
         _realize(position, min(quantity, position.quantity), proceeds_usd)
 
+    def buy_outside(self, symbol: str, quantity: float) -> None:
+        """Book more of a position that the venue bought without this book seeing the buy.
+
+        Its price is not known here, so it is taken at the last mark (the entry price before any
+        mark): it shows neither gain nor loss until the market moves, never a profit from nothing.
+        """
+        position = self.positions[symbol]
+        price = self.marks.get(symbol, position.entry_price)
+        cost = quantity * price
+        total = position.quantity + quantity
+        position.entry_price = (position.entry_price * position.quantity + cost) / total
+        position.quantity = total
+        position.cost_usd += cost
+        position.paid_usd += cost
+
     def to_json(self) -> dict[str, Any]:
         return {
             "cash_usd": self.cash_usd,
