@@ -347,7 +347,9 @@ class TradingLoop:
         m.pnl.set(equity - portfolio.starting_equity_usd)
         m.daily_pnl.set(equity - state.day_start_equity if state.day_start_equity else 0.0)
         m.set_positions({s: portfolio.exposure(s) for s in portfolio.positions})
-        m.heat.set(portfolio.open_risk() / equity if equity > 0 else 0.0)
+        # As the risk manager counts it: open entries' unfilled rest is risk already taken.
+        heat = portfolio.open_risk() + self.risk.committed_risk()
+        m.heat.set(heat / equity if equity > 0 else 0.0)
         m.kill_switch.set(1.0 if state.kill_switch else 0.0)
         m.trades_today.set(state.trades_today)
         m.set_regime(pipeline.regime.regime)

@@ -43,7 +43,7 @@ class TraderMetrics:
         )
         self.heat = Gauge(
             f"{_PREFIX}_portfolio_heat",
-            "Open risk over equity (stops hit now).",
+            "Open risk over equity (stops hit now), open entries' unfilled rest included.",
             ["env"],
             registry=r,
         ).labels(**e)
