@@ -263,6 +263,14 @@ def test_without_the_venue_s_fills_a_part_sold_takes_its_share_of_the_cash_that_
     assert eth.realized_usd == pytest.approx(900.0 - 1000.0)
 
 
+def test_a_buy_made_meanwhile_is_not_taken_for_a_loss_on_what_was_sold():
+    book = eth_and_btc_at_cost()
+    # All the BTC brought 2,700 while 0.5 ETH more (1,000 at the mark) was bought: cash 1,700.
+    (closed,) = reconcile(book, {"USD": 1700.0, "ETH": 1.5}, now=7200).closed
+    assert closed.symbol == "BTC" and closed.pnl_usd == pytest.approx(2700.0 - 3000.0)
+    assert book.positions["ETH"].cost_usd == pytest.approx(2000.0 + 1000.0)
+
+
 def test_more_than_the_book_held_at_the_venue_is_added_at_the_last_mark_not_for_free():
     book = eth_bought()
     book.marks["ETH"] = 2100.0
@@ -303,7 +311,13 @@ def test_a_losing_exit_filled_while_the_trader_was_down_counts_toward_the_kill_s
     assert "ETH" not in again.portfolio.positions
     assert again.risk.state.consecutive_losses == 3
     assert again.risk.state.kill_switch and "3 consecutive" in again.risk.state.kill_reason
-    again.close()
+    again.journal.close()  # dies without closing the loop: the book was not saved by close()
+
+    started_again = TradingLoop(
+        paper_config, clock, feed, paper_venue(paper_config, clock, venue_state_path(store)), store
+    )
+    assert started_again.risk.state.consecutive_losses == 3, "the loss is counted once"
+    started_again.close()
 
 
 def test_a_restarted_trader_counts_the_orders_it_left_open_at_the_venue(

@@ -57,9 +57,11 @@ def reconcile(
     """
     changes: list[str] = []
     closed: list[ClosedTrade] = []
-    fills = list(fills)
+    fills, symbols = list(fills), tuple(symbols)
     cash = balances.get("USD", 0.0)
-    cash_back = _CashBack(cash - portfolio.cash_usd, _sold_values(portfolio, balances))
+    # Buys the venue made meanwhile took cash too: what the sales brought is the change plus them.
+    returned = cash - portfolio.cash_usd + _bought_value(portfolio, balances, symbols)
+    cash_back = _CashBack(returned, _sold_values(portfolio, balances))
     if abs(cash - portfolio.cash_usd) > 0.01:
         changes.append(f"cash {portfolio.cash_usd:.2f} -> {cash:.2f}")
         portfolio.cash_usd = cash
@@ -93,6 +95,21 @@ def reconcile(
 
 def _agrees(held: float, booked: float) -> bool:
     return abs(held - booked) <= 1e-9 * max(1.0, held)
+
+
+def _bought_value(
+    portfolio: Portfolio, balances: dict[str, float], symbols: Iterable[str]
+) -> float:
+    """USD at the last marks of what the venue holds beyond the book: buys it never saw."""
+    value = 0.0
+    for symbol in {*portfolio.positions, *symbols}:
+        position = portfolio.positions.get(symbol)
+        booked = position.quantity if position is not None else 0.0
+        held = balances.get(symbol, 0.0)
+        if held > booked and not _agrees(held, booked):
+            entry = position.entry_price if position is not None else 0.0
+            value += (held - booked) * portfolio.marks.get(symbol, entry)
+    return value
 
 
 def _sold_values(portfolio: Portfolio, balances: dict[str, float]) -> dict[str, float]:
@@ -203,6 +220,10 @@ class TradingLoop:
         )
         for trade in book.closed:
             self._count_closed_at_venue(trade)
+        if book.changes:
+            # Counted once: a start that dies before the book is next saved must not find these
+            # round trips again and count them a second time.
+            self.journal.save_positions(portfolio)
         pipeline = DecisionPipeline(
             spec.universe.symbols, spec.risk, portfolio, self.models.current
         )
