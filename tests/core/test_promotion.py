@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -241,12 +243,16 @@ def test_a_crash_after_the_pointer_write_loses_neither_the_audit_line_nor_the_ro
             promote(service, c, "mp-c")
     assert pointed(store) == (c, a), "the previous file still mirrors the pointer before"
     assert [r.promotion for r in store.audit_records()] == ["mp-a", "mp-b"]
+    crashed_at = clock.now()
 
+    clock.advance(timedelta(hours=1))
     outcome = rollback(service, "rb-1")
     assert outcome.applied
     assert pointed(store) == (b, None), "the rollback restores the model the pointer replaced"
     audit = [(r.promotion, r.from_model, r.to_model) for r in store.audit_records()]
     assert audit == [("mp-a", None, a), ("mp-b", a, b), ("mp-c", b, c), ("rb-1", c, b)]
+    settled = next(r for r in store.audit_records() if r.promotion == "mp-c")
+    assert settled.timestamp == crashed_at, "the line says when the pointer moved"
 
 
 def test_promoting_the_approved_model_again_keeps_the_rollback_target(

@@ -108,21 +108,28 @@ class PromotionService:
     def execute(self, request: PromotionRequest) -> PromotionOutcome:
         with exclusive_lock(self.lock_path):
             current = self.store.read_pointer()
+            changes = self._changes()
             if current is not None:
-                self._settle(current)
+                self._settle(current, changes)
             # A retry (a restarted operator, a CLI run again) changes nothing, even when later
             # requests have moved the pointer since: its audit line says it was done.
-            done = self._change_of(request.request_id)
+            done = changes.get(request.request_id)
             if done is not None:
                 return PromotionOutcome(True, pointer=current, change=done, already_applied=True)
             if request.action is Action.PROMOTE:
                 return self._promote(request, current)
             return self._rollback(request, current)
 
-    def _settle(self, current: ApprovedPointer) -> None:
+    def _changes(self) -> dict[str, AuditRecord]:
+        """This environment's audit lines by the request that made each change."""
+        env = self.store.env_id
+        return {r.promotion: r for r in self.store.audit_records() if r.env == env}
+
+    def _settle(self, current: ApprovedPointer, changes: dict[str, AuditRecord]) -> None:
         """Finish what a crash may have cut short after `current` was written: its audit line,
         and the previous-pointer file that mirrors what a rollback restores."""
-        self._ensure_audit(current)
+        if current.promotion not in changes:
+            changes[current.promotion] = self._record(current)
         if current.keeps_previous and self.store.read_previous_pointer() != current.previous:
             self.store.write_previous_pointer(current.previous)
 
@@ -132,11 +139,6 @@ class PromotionService:
         if current is not None and current.keeps_previous:
             return current.previous
         return self.store.read_previous_pointer()
-
-    def _change_of(self, request_id: str) -> AuditRecord | None:
-        env = self.store.env_id
-        changes = (r for r in self.store.audit_records() if r.env == env)
-        return next((r for r in changes if r.promotion == request_id), None)
 
     def _promote(
         self, request: PromotionRequest, current: ApprovedPointer | None
@@ -218,17 +220,14 @@ class PromotionService:
         """Write the pointer (one atomic replace), then what follows from it."""
         self.store.write_pointer(pointer)
         self.store.write_previous_pointer(pointer.previous)
-        change = self._ensure_audit(pointer)
-        return PromotionOutcome(True, pointer=pointer, change=change)
+        return PromotionOutcome(True, pointer=pointer, change=self._record(pointer))
 
-    def _ensure_audit(self, pointer: ApprovedPointer) -> AuditRecord:
-        """The audit line of the change that wrote `pointer`, appended unless it is there."""
-        recorded = self._change_of(pointer.promotion)
-        if recorded is not None:
-            return recorded
-        now = self.clock.now()
+    def _record(self, pointer: ApprovedPointer) -> AuditRecord:
+        """Append the audit line and the registry record of the change that wrote `pointer`."""
+        # When the change was made, though a crash may have left this line to a later request.
+        at = pointer.promoted_at
         record = AuditRecord(
-            timestamp=now,
+            timestamp=at,
             model_id=pointer.model_id,
             action=pointer.action,
             env=self.store.env_id,
@@ -246,7 +245,7 @@ class PromotionService:
         )
         self.store.append_registry(
             RegistryRecord(
-                timestamp=now,
+                timestamp=at,
                 model_id=pointer.model_id,
                 event=event,
                 env=self.store.env_id,
