@@ -167,7 +167,10 @@ class ArtifactStore:
 
     def candidate_sha256(self, model_id: str) -> str:
         """The candidate's digest: the sha256 of its manifest, which names every file's sha256."""
-        return hashlib.sha256(self._read_manifest(model_id)).hexdigest()
+        try:
+            return hashlib.sha256(self._read_manifest(model_id)).hexdigest()
+        except OSError as error:
+            raise ArtifactError(f"candidate {model_id} cannot be read: {error}") from None
 
     def verify_candidate(self, model_id: str) -> str:
         """Check every file against the manifest; return the candidate digest or raise."""
@@ -201,6 +204,12 @@ class ArtifactStore:
 
     def _read_verified(self, model_id: str) -> tuple[str, dict[str, bytes]]:
         """The candidate digest and every listed file's bytes, each read once and checked."""
+        try:
+            return self._read_checked(model_id)
+        except OSError as error:  # unreadable (permissions, I/O): refused like any damage
+            raise ArtifactError(f"candidate {model_id} cannot be read: {error}") from None
+
+    def _read_checked(self, model_id: str) -> tuple[str, dict[str, bytes]]:
         directory = self.candidates / model_id
         manifest = self._read_manifest(model_id)
         files: dict[str, bytes] = {}
@@ -302,6 +311,8 @@ def _load(path: Path, schema: type[_R]) -> _R:
         data = path.read_bytes()
     except FileNotFoundError:
         raise ArtifactError(f"{path} does not exist") from None
+    except OSError as error:
+        raise ArtifactError(f"{path} cannot be read: {error}") from None
     return _validate(data, path, schema)
 
 

@@ -155,11 +155,11 @@ def _writable(store: ArtifactStore) -> str | None:
 
 def _approved_model(store: ArtifactStore) -> Check:
     label = f"Approved model: {store.pointer}"
-    # Damaged files (not UTF-8, not JSON, unreadable) mean rules-only, as in the trader's loop:
-    # never a start-up that fails and leaves open positions unmanaged.
+    # The store reports damaged files (not UTF-8, not JSON, unreadable) as ArtifactError: they
+    # mean rules-only, as in the trader's loop, never a start-up that fails.
     try:
         pointer = store.read_pointer()
-    except (ArtifactError, OSError, ValueError) as error:
+    except ArtifactError as error:
         return Check(Outcome.WARN, label, (f"→ Status: UNREADABLE ({error}); rules-only fallback",))
     if pointer is None:
         return Check(
@@ -169,7 +169,7 @@ def _approved_model(store: ArtifactStore) -> Check:
         )
     try:
         store.open_candidate(pointer.model_id, expected_sha256=pointer.sha256)
-    except (ArtifactError, OSError, ValueError) as error:
+    except ArtifactError as error:
         return Check(Outcome.WARN, label, (f"→ Status: REFUSED ({error}); rules-only fallback",))
     return Check(Outcome.PASS, label, (f"→ Status: {pointer.model_id} (sha256 verified)",))
 

@@ -14,10 +14,6 @@ log = logging.getLogger(__name__)
 
 # The reason a Kubernetes Event would carry; log shippers and the operator key on it.
 MODEL_REFUSED = "ModelRefused"
-# What a damaged or hostile artifact can raise while it is read, verified and loaded: bytes that
-# are not UTF-8 or not JSON (ValueError), unreadable files (OSError), a refusal (ArtifactError).
-# Any of them means rules-only; none may stop the loop that manages the open positions.
-_UNUSABLE = (ArtifactError, OSError, ValueError)
 
 
 class ModelWatch:
@@ -40,8 +36,8 @@ class ModelWatch:
         """Use the model the pointer names if it verifies; otherwise trade rules-only."""
         try:
             pointer = self.store.read_pointer()
-        except _UNUSABLE as error:
-            self._refuse("pointer", _why(error))
+        except ArtifactError as error:
+            self._refuse("pointer", str(error))
             return
         if pointer is None:
             if self.model is not None:
@@ -62,8 +58,8 @@ class ModelWatch:
         try:
             candidate = self.store.open_candidate(pointer.model_id, expected_sha256=pointer.sha256)
             model = load_candidate_model(candidate)
-        except _UNUSABLE as error:
-            self._refuse(pointer.model_id, _why(error))
+        except ArtifactError as error:
+            self._refuse(pointer.model_id, str(error))
             return
         previous = self.model_id
         self.model = model
@@ -97,7 +93,3 @@ class ModelWatch:
             reason=MODEL_REFUSED,
             detail=why,
         )
-
-
-def _why(error: Exception) -> str:
-    return str(error) if isinstance(error, ArtifactError) else f"{type(error).__name__}: {error}"
