@@ -96,13 +96,19 @@ class EmulatedCluster:
 
     def __enter__(self) -> EmulatedCluster:
         self._thread.start()
-        self._await_stage("serving")
+        try:
+            self._await_stage("serving")
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *_: object) -> None:
         if self._thread.is_alive():
             self._signal()
             self._thread.join(STARTUP_SECONDS)
+        if self._thread.is_alive():
+            raise RuntimeError(f"the emulated cluster did not stop within {STARTUP_SECONDS:g} s")
         if self._failure is not None:
             raise RuntimeError("the emulated cluster failed") from self._failure
 
@@ -171,9 +177,12 @@ class EmulatedCluster:
         return self._settings is not None
 
     def _signal(self) -> None:
-        assert self._loop is not None and self._proceed is not None
+        if self._loop is None or self._proceed is None:
+            return  # the thread never got going: its failure says why
         self._reached.clear()
-        self._loop.call_soon_threadsafe(self._proceed.set)
+        # A loop that has closed since ended with its thread, whose failure says why.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._proceed.set)
 
     def _await_stage(self, stage: str) -> None:
         if not self._reached.wait(STARTUP_SECONDS) or self._failure is not None:
