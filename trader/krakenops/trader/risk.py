@@ -252,36 +252,35 @@ class RiskManager:
 
     def committed_risk(self, symbol: str | None = None) -> float:
         """USD the open entries' unfilled rest would lose at their stops, of one symbol or all."""
-        return sum(
-            (
-                remaining * (proposal.intent.reference_price - proposal.stop_price)
-                for proposal, remaining in self._committed.values()
-                if proposal.opens_risk and (symbol is None or proposal.intent.symbol == symbol)
-            ),
-            0.0,
-        )
+        entries = self._open_entries(symbol)
+        return sum((rest * (p.intent.reference_price - p.stop_price) for p, rest in entries), 0.0)
 
     def committed_notional(self) -> float:
         """USD the open entries' unfilled rest would cost at their reference prices."""
-        return sum(
-            (
-                remaining * p.intent.reference_price
-                for p, remaining in self._committed.values()
-                if p.opens_risk
-            ),
-            0.0,
-        )
+        return sum((rest * p.intent.reference_price for p, rest in self._open_entries()), 0.0)
 
     def committed_sale(self, symbol: str) -> float:
         """Units of `symbol` the open sales have still to sell."""
+        if not self._committed:
+            return 0.0
         return sum(
             (
-                remaining
-                for p, remaining in self._committed.values()
+                rest
+                for p, rest in self._committed.values()
                 if p.intent.side is Side.SELL and p.intent.symbol == symbol
             ),
             0.0,
         )
+
+    def _open_entries(self, symbol: str | None = None) -> list[tuple[Proposal, float]]:
+        """Open entries with what they have still to fill, of one symbol or all."""
+        if not self._committed:
+            return []  # the usual case, and a replay's only one: every check asks
+        return [
+            (p, rest)
+            for p, rest in self._committed.values()
+            if p.opens_risk and (symbol is None or p.intent.symbol == symbol)
+        ]
 
     def record_closed(self, trade: ClosedTrade) -> None:
         state = self.state
