@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from tests.operator.emulator import ApiServer
 from tests.operator.harness import (
     DEPLOYMENTS,
     JOBS,
+    close_abandoned_watch_streams,
     environment_status,
     eventually,
     finish_job,
@@ -206,8 +209,12 @@ async def test_an_operator_stopped_amid_events_leaves_no_watch_stream_open(
         environment["metadata"]["name"] = f"env-{index:02d}"
         apiserver.create(environment)
     # Stopped while it hands fifty new objects to their workers, Kopf cancels a watcher between
-    # two events of its stream.
-    await running.stop()
+    # two events of its stream, and leaves the stream paused.
+    running.stop_flag.set()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(running.task, timeout=30)
+    assert paused_kopf_generators(), "the case this test is about did not arise"
+    await close_abandoned_watch_streams()
     assert [generator.__qualname__ for generator in paused_kopf_generators()] == [], (
         "the loop would close these at its end, in no order"
     )
