@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from krakenops.core.artifacts import ArtifactStore
+from krakenops.core.artifacts import ArtifactStore, Candidate
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action
-from krakenops.core.verify import Outcome, render, verify_startup
+from krakenops.core.verify import Check, Outcome, Verification, render, verify_startup
 from tests import factories
 from tests.conftest import LIVE_CONFIG, PAPER_CONFIG
 
@@ -46,36 +46,41 @@ def test_swing_root_fails_verification(
     assert "✗ Artifact isolation violated" in render(result)
 
 
-def test_approved_model_is_checked_against_its_sha256(
-    paper_config: EnvironmentConfig, store: ArtifactStore, clock: ManualClock
-):
+def promoted(store: ArtifactStore, clock: ManualClock) -> Candidate:
+    """A validated candidate that the environment's pointer names."""
     written = factories.candidate(store, "model_20260205_abc123")
     store.write_validation(factories.report(written.model_id, written.sha256))
     PromotionService(store, clock).execute(
         PromotionRequest(Action.PROMOTE, "yes-promote", "mp-1", written.model_id)
     )
+    return written
+
+
+def model_check(result: Verification) -> Check:
+    return next(c for c in result.checks if c.text.startswith("Approved model"))
+
+
+def test_approved_model_is_checked_against_its_sha256(
+    paper_config: EnvironmentConfig, store: ArtifactStore, clock: ManualClock
+):
+    written = promoted(store, clock)
     assert "model_20260205_abc123 (sha256 verified)" in render(verify_startup(paper_config, clock))
     written.model_file.write_bytes(b"tampered")
-    result = verify_startup(paper_config, clock)
-    model_check = next(c for c in result.checks if c.text.startswith("Approved model"))
-    assert model_check.outcome is Outcome.WARN
-    assert "REFUSED" in model_check.details[0] and "rules-only" in model_check.details[0]
+    check = model_check(verify_startup(paper_config, clock))
+    assert check.outcome is Outcome.WARN
+    assert "REFUSED" in check.details[0] and "rules-only" in check.details[0]
 
 
 def test_a_manifest_that_is_not_text_warns_and_starts_rules_only(
     paper_config: EnvironmentConfig, store: ArtifactStore, clock: ManualClock
 ):
-    written = factories.candidate(store, "model_20260205_abc123")
-    store.write_validation(factories.report(written.model_id, written.sha256))
-    PromotionService(store, clock).execute(
-        PromotionRequest(Action.PROMOTE, "yes-promote", "mp-1", written.model_id)
-    )
+    written = promoted(store, clock)
     (written.path / "sha256.txt").write_bytes(b"\xff\xfe not utf-8")
     result = verify_startup(paper_config, clock)
-    model_check = next(c for c in result.checks if c.text.startswith("Approved model"))
     assert result.passed
-    assert model_check.outcome is Outcome.WARN
-    assert "REFUSED" in model_check.details[0] and "rules-only" in model_check.details[0]
+    check = model_check(result)
+    assert check.outcome is Outcome.WARN
+    assert "REFUSED" in check.details[0] and "rules-only" in check.details[0]
 
 
 def test_live_without_mounted_credentials_fails(
