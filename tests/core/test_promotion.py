@@ -199,6 +199,15 @@ def three_validated(store: ArtifactStore) -> tuple[str, str, str]:
     return first.model_id, second.model_id, third.model_id
 
 
+def a_then_b(store: ArtifactStore, clock: ManualClock) -> tuple[PromotionService, str, str, str]:
+    """A service whose environment promoted a, then b; c is validated and waiting."""
+    service = PromotionService(store, clock)
+    a, b, c = three_validated(store)
+    promote(service, a, "mp-a")
+    promote(service, b, "mp-b")
+    return service, a, b, c
+
+
 def pointed(store: ArtifactStore) -> tuple[str | None, str | None]:
     """The model in force and the one a rollback would restore, as the files on disk say."""
     pointer, previous = store.read_pointer(), store.read_previous_pointer()
@@ -208,10 +217,7 @@ def pointed(store: ArtifactStore) -> tuple[str | None, str | None]:
 def test_a_retry_changes_nothing_though_later_requests_moved_the_pointer(
     store: ArtifactStore, clock: ManualClock
 ):
-    service = PromotionService(store, clock)
-    a, b, c = three_validated(store)
-    promote(service, a, "mp-a")
-    promote(service, b, "mp-b")
+    service, a, b, c = a_then_b(store, clock)
     rollback(service, "rb-1")
     promote(service, c, "mp-c")
     assert pointed(store) == (c, a)
@@ -229,10 +235,7 @@ def test_a_retry_changes_nothing_though_later_requests_moved_the_pointer(
 def test_a_crash_after_the_pointer_write_loses_neither_the_audit_line_nor_the_rollback_target(
     store: ArtifactStore, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ):
-    service = PromotionService(store, clock)
-    a, b, c = three_validated(store)
-    promote(service, a, "mp-a")
-    promote(service, b, "mp-b")
+    service, a, b, c = a_then_b(store, clock)
 
     def killed(self: ArtifactStore, pointer: object) -> None:
         raise KeyboardInterrupt("killed after the pointer was written")
@@ -258,10 +261,7 @@ def test_a_crash_after_the_pointer_write_loses_neither_the_audit_line_nor_the_ro
 def test_promoting_the_approved_model_again_keeps_the_rollback_target(
     store: ArtifactStore, clock: ManualClock
 ):
-    service = PromotionService(store, clock)
-    a, b, _ = three_validated(store)
-    promote(service, a, "mp-a")
-    promote(service, b, "mp-b")
+    service, a, b, _ = a_then_b(store, clock)
     assert promote(service, b, "mp-b-again").applied
     assert pointed(store) == (b, a)
     rollback(service, "rb-1")
