@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 MARKET_DATA ?= ../shared/data/kraken
 KIND_CLUSTER ?= krakenops
 
-.PHONY: setup demo test lint typecheck unit bench e2e images clean
+.PHONY: setup demo test lint typecheck unit bench e2e e2e-kind e2e-local cluster-up cluster-down images clean
 
 setup: $(VENV)/.synced
 
@@ -39,18 +39,34 @@ unit: setup
 bench: setup
 	KRAKENOPS_BENCH_DATA=$(MARKET_DATA) $(BIN)/python -m bench
 
-# Needs docker, kind, helm and kubectl on the user's machine: builds the three images, loads them
-# into a kind cluster, installs the paper and live releases in one namespace and runs the e2e
-# suite against them (`make test` runs the same suite against the emulator).
+# `make e2e` takes kind when docker answers and kind is installed (the images built and loaded
+# into it); otherwise the local control plane of `make cluster-up`, built from Go modules, with
+# the operator run here under its ServiceAccount's token and Job pods run by the pod runner.
 IMAGES := krakenops-trader:0.1.0 krakenops-trainer:0.1.0 krakenops-operator:0.1.0
 NAMESPACE ?= krakenops
+CLUSTER_DIR ?= .cluster
+LOCAL_KUBECONFIG := $(CLUSTER_DIR)/kubeconfig
+KIND_AVAILABLE := $(shell docker info >/dev/null 2>&1 && command -v kind >/dev/null && echo yes)
 
 images:
 	docker build -f Dockerfile.trader -t krakenops-trader:0.1.0 .
 	docker build -f Dockerfile.trainer -t krakenops-trainer:0.1.0 .
 	docker build -f Dockerfile.operator -t krakenops-operator:0.1.0 .
 
-e2e: setup images
+cluster-up: setup
+	CLUSTER_DIR=$(CLUSTER_DIR) tests/cluster/up.sh
+
+cluster-down:
+	CLUSTER_DIR=$(CLUSTER_DIR) tests/cluster/down.sh
+
+ifeq ($(KIND_AVAILABLE),yes)
+e2e: e2e-kind
+else
+e2e: e2e-local
+endif
+
+e2e-kind: setup images
+	@echo "e2e: on kind (docker answers and kind is installed)"
 	kind get clusters | grep -qx $(KIND_CLUSTER) || kind create cluster --name $(KIND_CLUSTER)
 	kind load docker-image --name $(KIND_CLUSTER) $(IMAGES)
 	helm upgrade --install paper helm/krakenops -f helm/krakenops/values-paper.yaml \
@@ -59,7 +75,13 @@ e2e: setup images
 		--kube-context kind-$(KIND_CLUSTER) -n $(NAMESPACE) --wait
 	kubectl --context kind-$(KIND_CLUSTER) -n $(NAMESPACE) get te,mp,deploy,jobs
 	KRAKENOPS_E2E_CONTEXT=kind-$(KIND_CLUSTER) KRAKENOPS_E2E_NAMESPACE=$(NAMESPACE) \
-		$(BIN)/pytest tests/e2e
+		$(BIN)/pytest -m "not local_cluster" tests/e2e
+
+e2e-local: cluster-up
+	@echo "e2e: on the local control plane ($(LOCAL_KUBECONFIG))"
+	CLUSTER_DIR=$(CLUSTER_DIR) NAMESPACE=$(NAMESPACE) tests/cluster/install.sh
+	KRAKENOPS_E2E_KUBECONFIG=$(LOCAL_KUBECONFIG) KRAKENOPS_E2E_NAMESPACE=$(NAMESPACE) \
+		KRAKENOPS_E2E_ARTIFACTS=$(CLUSTER_DIR)/artifacts $(BIN)/pytest tests/e2e
 
 clean:
 	rm -rf $(VENV) $(TOOLS) build .mypy_cache .pytest_cache .ruff_cache
