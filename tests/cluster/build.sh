@@ -12,7 +12,7 @@ mkdir -p "$bin"
 build() {
   local name="$1" ldflags="$2"; shift 2
   local mod="$here/go/$name"
-  local key; key="$(cat "$mod/go.mod" "$mod/go.sum" | sha256sum | cut -c1-16)"
+  local key; key="$( (cat "$mod/go.mod" "$mod/go.sum"; echo "$ldflags") | sha256sum | cut -c1-16)"
   local out="$cache/$name-$key"
   if [[ ! -f "$out/.built" ]]; then
     echo "building $name ($*) into $out" >&2
@@ -29,7 +29,8 @@ build() {
   for f in "$out"/*; do ln -sf "$f" "$bin/$(basename "$f")"; done
 }
 
-k8s_version="$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" {print $3}' "$here/go/kubernetes/go.mod")"
+module_version() { (cd "$here/go/$1" && go list -m -f '{{.Version}}' "$2"); }
+k8s_version="$(module_version kubernetes k8s.io/kubernetes)"
 k8s_minor="$(cut -d. -f2 <<<"$k8s_version")"
 # Unstamped, the binaries report v0.0.0-master, which kubectl cannot parse and Helm's kubeVersion
 # checks refuse.
@@ -41,7 +42,8 @@ done
 
 build etcd "" go.etcd.io/etcd/server/v3
 build kwok "" sigs.k8s.io/kwok/cmd/kwok
-build helm "" helm.sh/helm/v4/cmd/helm
+helm_version="$(module_version helm helm.sh/helm/v4)"
+build helm "-X helm.sh/helm/v4/internal/version.version=$helm_version" helm.sh/helm/v4/cmd/helm
 build kubernetes "$stamp" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
   k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
 echo "$bin"

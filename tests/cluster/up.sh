@@ -11,9 +11,11 @@ python="${PYTHON:-$project/.venv/bin/python}"
 mkdir -p "$dir/logs" "$dir/run"
 dir="$(cd "$dir" && pwd)"
 
-# Fixed loopback ports, away from the usual ones, so the kubeconfig never changes.
-ETCD_PORT=23790 ETCD_PEER_PORT=23800 APISERVER_PORT=26443
-CONTROLLER_MANAGER_PORT=26257 SCHEDULER_PORT=26259 KWOK_PORT=26247
+# Fixed loopback ports, away from the usual ones, so the kubeconfig never changes; a second
+# cluster (the benchmark's) takes another CLUSTER_PORT_BASE.
+base="${CLUSTER_PORT_BASE:-26400}"
+ETCD_PORT=$((base)) ETCD_PEER_PORT=$((base + 1)) APISERVER_PORT=$((base + 2))
+CONTROLLER_MANAGER_PORT=$((base + 3)) SCHEDULER_PORT=$((base + 4)) KWOK_PORT=$((base + 5))
 server="https://127.0.0.1:$APISERVER_PORT"
 kubeconfig="$dir/kubeconfig"
 
@@ -118,7 +120,6 @@ start kube-controller-manager kube-controller-manager \
   --kubeconfig "$kubeconfig" --authentication-kubeconfig "$kubeconfig" --authorization-kubeconfig "$kubeconfig" \
   --leader-elect=false --bind-address 127.0.0.1 --secure-port "$CONTROLLER_MANAGER_PORT" \
   --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
-  --controllers '*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller' \
   --concurrent-job-syncs 5
 start kube-scheduler kube-scheduler \
   --kubeconfig "$kubeconfig" --authentication-kubeconfig "$kubeconfig" --authorization-kubeconfig "$kubeconfig" \
