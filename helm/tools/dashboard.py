@@ -62,7 +62,7 @@ ROWS: list[tuple[str, list[tuple[str, str, str, list[tuple[str, str]]]]]] = [
                 "Portfolio heat",
                 "timeseries",
                 "percentunit",
-                [(f"krakenops_trader_portfolio_heat{{{TRADER}}}", "{{env}}")],
+                [(f"krakenops_trader_portfolio_heat_ratio{{{TRADER}}}", "{{env}}")],
             ),
             (
                 "Open positions and orders today",
