@@ -107,6 +107,7 @@ class OperatorMetrics:
         self.jobs_overrun.labels(environment)
         for component in ("trainer", "validation"):
             self.jobs_started.labels(environment, component)
+            self.job_duration.labels(environment, component)
             for result in JOB_RESULTS:
                 self.jobs_finished.labels(environment, component, result)
         for action, outcomes in PROMOTION_OUTCOMES.items():
