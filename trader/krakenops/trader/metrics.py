@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from krakenops.core.window import WindowPhase
 from krakenops.trader.model import STRATEGY_NAMES
 from krakenops.trader.regime import Regime
+from krakenops.trader.risk import DenialReason
 
 __all__ = ["TraderMetrics"]
 
@@ -112,6 +113,10 @@ class TraderMetrics:
             ["env", "phase"],
             registry=r,
         )
+        # Zero series for every reason the risk manager or the venue gives, so that a dashboard
+        # shows them and an increase() sees the first refusal.
+        for reason in [*DenialReason, "venue_rejected"]:
+            self.rejections.labels(env, reason)
         self._model_id: str | None = None
         self._symbols: set[str] = set()
 
