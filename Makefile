@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 MARKET_DATA ?= ../shared/data/kraken
 KIND_CLUSTER ?= krakenops
 
-.PHONY: setup demo test lint typecheck unit bench e2e e2e-kind e2e-local cluster-up cluster-down images clean
+.PHONY: setup demo test lint typecheck unit bench e2e e2e-kind e2e-local cluster-up cluster-down images clean prometheus
 
 setup: $(VENV)/.synced
 
@@ -33,8 +33,14 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup
+unit: setup prometheus
 	$(BIN)/pytest -q
+
+# The monitoring tests run Prometheus and promtool themselves: Debian's package brings both.
+prometheus:
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq prometheus; } || \
+		{ echo "make prometheus: promtool and prometheus are missing and apt-get could not install Debian's prometheus package (run as root, or install it)" >&2; exit 1; }
 
 bench: setup
 	KRAKENOPS_BENCH_DATA=$(MARKET_DATA) $(BIN)/python -m bench

@@ -139,8 +139,8 @@ async def test_the_metrics_endpoint_serves_what_the_operator_counted(
     # Each phase seen on the environment was written by a reconcile of its own.
     assert (sample(found, Metric.RECONCILES, kind="TradingEnvironment") or 0) >= 2
     assert (sample(found, Metric.RECONCILES, kind="ModelPromotion") or 0) >= 1
-    assert sample(found, Metric.RECONCILE_ERRORS, kind="TradingEnvironment") is None
-    assert sample(found, Metric.RECONCILE_ERRORS, kind="ModelPromotion") is None
+    assert sample(found, Metric.RECONCILE_ERRORS, kind="TradingEnvironment") == 0
+    assert sample(found, Metric.RECONCILE_ERRORS, kind="ModelPromotion") == 0
     assert {name for name in found if not name.startswith("krakenops_operator_")} == set(), (
         "the endpoint serves the operator's own registry, not the process-wide default one"
     )

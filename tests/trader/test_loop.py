@@ -336,7 +336,7 @@ def test_a_restarted_trader_counts_the_orders_it_left_open_at_the_venue(
     assert again.risk.committed_risk("ETH") == again.risk.committed_notional() == 0.5 * 2000.0
     again.iterate()
     heat = again.metrics.registry.get_sample_value(
-        "krakenops_trader_portfolio_heat", {"env": paper_config.env_id}
+        "krakenops_trader_portfolio_heat_ratio", {"env": paper_config.env_id}
     )
     assert heat == pytest.approx(0.5 * 2000.0 / again.portfolio.equity())
     venue.client.cancel(resting.client_order_id)

@@ -129,3 +129,7 @@ class Metric(StrEnum):
     JOBS_FINISHED = "krakenops_operator_jobs_finished_total"
     JOBS_OVERRUN = "krakenops_operator_jobs_overrun_total"
     PROMOTIONS = "krakenops_operator_promotions_total"
+    JOB_DURATION = "krakenops_operator_job_duration_seconds"
+    ENVIRONMENT_PHASE = "krakenops_operator_environment_phase"
+    NEXT_TRANSITION = "krakenops_operator_next_transition_timestamp_seconds"
+    TRADER_REPLICAS = "krakenops_operator_trader_replicas"

@@ -21,6 +21,7 @@ from krakenops.operator.constants import (
     Reason,
 )
 from krakenops.operator.environment import EnvironmentPhase, Notice, Observed, plan_environment
+from krakenops.operator.metrics import job_seconds
 from krakenops.operator.objects import (
     TEMPLATE_HASH_ANNOTATION,
     Owner,
@@ -91,7 +92,8 @@ async def reconcile_environment(
 
     deployment = await kube.get(DEPLOYMENTS, namespace, trader_name(name))
     selector = f"{LABEL_ENVIRONMENT}={name},{LABEL_COMPONENT}=trainer"
-    jobs = tuple(observe_job(job) for job in await kube.list_labelled(JOBS, namespace, selector))
+    job_bodies = await kube.list_labelled(JOBS, namespace, selector)
+    jobs = tuple(observe_job(job) for job in job_bodies)
     window = config.spec.downtime.window()
     opened, _ = window.window_at_or_after(now)
     seen = Observed(
@@ -137,8 +139,17 @@ async def reconcile_environment(
         runtime.metrics.jobs_finished.labels(
             environment=name, component="trainer", result=finished
         ).inc()
+        finished_job = (plan.status.get("lastTraining") or {}).get("job")
+        seconds = next(
+            (job_seconds(j) for j in job_bodies if j["metadata"]["name"] == finished_job), None
+        )
+        if seconds is not None:
+            runtime.metrics.job_duration.labels(environment=name, component="trainer").observe(
+                seconds
+            )
     if plan.transition:
         runtime.metrics.transitions.labels(environment=name, phase=plan.status["phase"]).inc()
+    runtime.metrics.observe_environment(name, plan.status)
 
 
 async def _apply_trader(

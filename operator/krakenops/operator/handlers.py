@@ -24,7 +24,7 @@ from krakenops.operator.constants import (
 from krakenops.operator.environment import Notice
 from krakenops.operator.environments import EnvironmentReport, reconcile_environment
 from krakenops.operator.kube import Kube, new_api_client
-from krakenops.operator.metrics import OperatorMetrics
+from krakenops.operator.metrics import OperatorMetrics, environment_label
 from krakenops.operator.promotions import PromotionReport, StillValidating, advance_promotion
 from krakenops.operator.runtime import ENVIRONMENTS, Runtime, plain
 from krakenops.operator.settings import OperatorSettings
@@ -189,7 +189,7 @@ def _write_promotion_status(
     if report.outcome is not None and previous.get("phase") != report.phase.value:
         spec = body.get("spec") or {}
         runtime.metrics.promotions.labels(
-            environment=str(spec.get("environment")),
+            environment=environment_label(str(spec.get("environment"))),
             action=str(spec.get("action")),
             outcome=report.outcome,
         ).inc()

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from krakenops.operator.constants import Metric
+from krakenops.operator.constants import PROMOTION_KIND, TRADING_ENVIRONMENT_KIND, Metric
 
-__all__ = ["OperatorMetrics"]
+__all__ = ["OperatorMetrics", "environment_label", "job_seconds"]
+
+PHASES = ("Trading", "Draining", "Downtime", "Suspended", "Error")
+JOB_RESULTS = ("Succeeded", "Failed")
+PROMOTION_OUTCOMES = {
+    "promote": ("Promoted", "Rejected", "Failed"),
+    "rollback": ("RolledBack", "Rejected", "Failed"),
+}
+# Trainer Jobs run for most of a two-hour window; validations take minutes.
+JOB_BUCKETS = (30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 5400.0, 7200.0)
 
 
 @dataclass
@@ -52,8 +64,77 @@ class OperatorMetrics:
             ["environment", "action", "outcome"],
             registry=r,
         )
+        self.job_duration = Histogram(
+            Metric.JOB_DURATION,
+            "From a Job's start to its completion or failure.",
+            ["environment", "component"],
+            buckets=JOB_BUCKETS,
+            registry=r,
+        )
+        self.phase = Gauge(
+            Metric.ENVIRONMENT_PHASE,
+            "1 for the phase an environment is in (Trading, Draining, Downtime, Suspended, Error).",
+            ["environment", "phase"],
+            registry=r,
+        )
+        self.next_transition = Gauge(
+            Metric.NEXT_TRANSITION,
+            "When the environment's window next changes phase (Unix time).",
+            ["environment"],
+            registry=r,
+        )
+        self.trader_replicas = Gauge(
+            Metric.TRADER_REPLICAS,
+            "The trader Deployment's replicas, desired (0 in downtime) and ready.",
+            ["environment", "state"],
+            registry=r,
+        )
+        # Alerts on increase() see the first error only if the series exists before it.
+        for kind in (TRADING_ENVIRONMENT_KIND, PROMOTION_KIND):
+            self.reconciles.labels(kind=kind)
+            self.reconcile_errors.labels(kind=kind)
+
+    def observe_environment(self, environment: str, status: Mapping[str, Any]) -> None:
+        """Export what a reconcile wrote to an environment's status, and its zero counters."""
+        for phase in PHASES:
+            self.phase.labels(environment, phase).set(1.0 if status.get("phase") == phase else 0.0)
+        window = status.get("window") or {}
+        if window.get("nextTransition"):
+            self.next_transition.labels(environment).set(_unix(window["nextTransition"]))
+        trader = status.get("trader") or {}
+        self.trader_replicas.labels(environment, "desired").set(trader.get("desiredReplicas", 0))
+        self.trader_replicas.labels(environment, "ready").set(trader.get("readyReplicas", 0))
+        self.jobs_overrun.labels(environment)
+        for component in ("trainer", "validation"):
+            self.jobs_started.labels(environment, component)
+            self.job_duration.labels(environment, component)
+            for result in JOB_RESULTS:
+                self.jobs_finished.labels(environment, component, result)
+        for action, outcomes in PROMOTION_OUTCOMES.items():
+            for outcome in outcomes:
+                self.promotions.labels(environment, action, outcome)
 
     def value(self, name: str, **labels: str) -> float:
         """A sample's current value (0 when absent); for tests and the dashboard's smoke checks."""
         found = self.registry.get_sample_value(name, labels)
         return float(found) if found is not None else 0.0
+
+
+def environment_label(name: str) -> str:
+    """The environment as its TradingEnvironment is named: a promotion may spell it with `_`."""
+    return name.replace("_", "-")
+
+
+def job_seconds(job: Mapping[str, Any]) -> float | None:
+    """How long a finished Job ran, from its start to its completion or its last condition."""
+    status = job.get("status") or {}
+    ended = status.get("completionTime") or max(
+        (c.get("lastTransitionTime") or "" for c in status.get("conditions") or ()), default=""
+    )
+    if not status.get("startTime") or not ended:
+        return None
+    return max(0.0, _unix(ended) - _unix(status["startTime"]))
+
+
+def _unix(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()

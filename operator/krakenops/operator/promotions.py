@@ -16,6 +16,7 @@ from krakenops.core.records import Action, ValidationReport
 from krakenops.operator.conditions import Condition, timestamp
 from krakenops.operator.constants import ConditionType, EventReason, Reason
 from krakenops.operator.environment import Notice, approved_status
+from krakenops.operator.metrics import environment_label, job_seconds
 from krakenops.operator.objects import validation_job, validation_job_name
 from krakenops.operator.runtime import ENVIRONMENTS, JOBS, Runtime, owner_of
 from krakenops.operator.specs import TERMINAL_PHASES, ModelPromotionSpec, PromotionPhase
@@ -196,7 +197,7 @@ async def _validated(
         # None: the Job exists already (a status write was lost); it is looked at next time.
         if await runtime.kube.create(JOBS, namespace, manifest) is not None:
             runtime.metrics.jobs_started.labels(
-                environment=spec.environment, component="validation"
+                environment=environment_label(spec.environment), component="validation"
             ).inc()
             report.notices.append(
                 Notice(EventReason.VALIDATION_STARTED, f"{job_name} validates {spec.model_id}")
@@ -208,8 +209,15 @@ async def _validated(
         report.set(PromotionPhase.VALIDATING, Reason.VALIDATING, f"{job_name} running")
         raise StillValidating(job_name)
     runtime.metrics.jobs_finished.labels(
-        environment=spec.environment, component="validation", result=observed.state.value
+        environment=environment_label(spec.environment),
+        component="validation",
+        result=observed.state.value,
     ).inc()
+    seconds = job_seconds(job)
+    if seconds is not None:
+        runtime.metrics.job_duration.labels(
+            environment=environment_label(spec.environment), component="validation"
+        ).observe(seconds)
     fresh = store.read_validation(spec.model_id)
     if fresh is None or fresh.sha256 != sha:
         message = (

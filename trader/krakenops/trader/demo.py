@@ -18,13 +18,20 @@ from krakenops.core.marketdata import BAR_SECONDS
 from krakenops.trader.feeds import MarketFeed
 from krakenops.trader.journal import venue_state_path
 from krakenops.trader.loop import TradingLoop
+from krakenops.trader.metrics import TraderMetrics
 from krakenops.trader.venues import paper_venue
 
 __all__ = ["draw", "paper_replay", "summarise"]
 
 
 def paper_replay(
-    config: EnvironmentConfig, store: ArtifactStore, clock: Clock, feed: MarketFeed, end: datetime
+    config: EnvironmentConfig,
+    store: ArtifactStore,
+    clock: Clock,
+    feed: MarketFeed,
+    end: datetime,
+    *,
+    metrics: TraderMetrics | None = None,
 ) -> TradingLoop:
     """Run the real trading loop, bar by bar, until `end`; a second run resumes the same account."""
     loop = TradingLoop(
@@ -33,6 +40,7 @@ def paper_replay(
         feed,
         paper_venue(config, clock, venue_state_path(store)),
         store,
+        metrics=metrics,
         interval_seconds=BAR_SECONDS,
     )
     loop.run(end)

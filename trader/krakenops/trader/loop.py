@@ -14,9 +14,10 @@ from krakenops.core.clock import Clock
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.jsonlog import event
 from krakenops.core.marketdata import BAR_SECONDS
-from krakenops.core.window import WindowPhase
+from krakenops.core.window import WindowPhase, WindowStatus
 from krakenops.trader.engine import StepReport, TradingEngine
 from krakenops.trader.feeds import MarketFeed, Step
+from krakenops.trader.holding import BuyAndHold
 from krakenops.trader.journal import Journal
 from krakenops.trader.metrics import TraderMetrics
 from krakenops.trader.modelwatch import ModelWatch
@@ -233,6 +234,8 @@ class TradingLoop:
         self.iterations = 0
         self._regime_changes = 0
         self._refusals = 0
+        self._hold = BuyAndHold(portfolio.equity())
+        self._peak_equity = portfolio.equity()
 
     def _adopt_open_orders(self) -> None:
         """Orders the last run left open at the venue count against the limits from the start."""
@@ -295,7 +298,7 @@ class TradingLoop:
             newest = index == len(steps) - 1
             self._step(step, phase, newest and self._fresh(step, now))
         self.iterations += 1
-        self._export(phase, _time.perf_counter() - began)
+        self._export(self.window.status(now), _time.perf_counter() - began)
 
     def close(self) -> None:
         self.journal.save_positions(self.portfolio)
@@ -318,6 +321,7 @@ class TradingLoop:
     def _step(self, step: Step, phase: WindowPhase, tradeable: bool) -> None:
         t, bars = step
         close = t + BAR_SECONDS
+        self._hold.mark(bars)
         pipeline = self.engine.pipeline
         if tradeable:
             # The engine checks the window itself, and the risk manager checks it again per order.
@@ -360,11 +364,14 @@ class TradingLoop:
         self.metrics.count_rejection(reason, n)
         self.rejections[reason] = self.rejections.get(reason, 0) + n
 
-    def _export(self, phase: WindowPhase, seconds: float) -> None:
+    def _export(self, window: WindowStatus, seconds: float) -> None:
         m, portfolio, state = self.metrics, self.portfolio, self.risk.state
         pipeline = self.engine.pipeline
         equity = portfolio.equity()
         m.equity.set(equity)
+        m.hold_equity.set(self._hold.equity())
+        self._peak_equity = max(self._peak_equity, equity)
+        m.drawdown.set(1.0 - equity / self._peak_equity if self._peak_equity > 0 else 0.0)
         m.pnl.set(equity - portfolio.starting_equity_usd)
         m.daily_pnl.set(equity - state.day_start_equity if state.day_start_equity else 0.0)
         m.set_positions({s: portfolio.exposure(s) for s in portfolio.positions})
@@ -382,5 +389,9 @@ class TradingLoop:
         m.set_model(self.models.model_id)
         m.model_refusals.inc(self.models.refusals - self._refusals)
         self._refusals = self.models.refusals
-        m.set_phase(phase)
+        m.model_refused.set(1.0 if self.models.refused else 0.0)
+        m.set_phase(window.phase)
+        m.next_transition.set(window.next_transition.timestamp())
+        m.loop_interval.set(self.interval)
+        m.last_decision.set(self.clock.now().timestamp())
         m.loop_latency.observe(seconds)

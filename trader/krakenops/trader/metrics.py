@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from krakenops.core.window import WindowPhase
 from krakenops.trader.model import STRATEGY_NAMES
 from krakenops.trader.regime import Regime
+from krakenops.trader.risk import DenialReason
 
 __all__ = ["TraderMetrics"]
 
@@ -19,34 +20,36 @@ class TraderMetrics:
     def __init__(self, env: str, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r, e = self.registry, {"env": env}
+
+        def env_gauge(name: str, documentation: str) -> Gauge:
+            # One series per trader: its env is the only label.
+            return Gauge(f"{_PREFIX}_{name}", documentation, ["env"], registry=r).labels(**e)
+
         self._env = env
-        self.equity = Gauge(
-            f"{_PREFIX}_equity_usd", "Marked-to-market equity.", ["env"], registry=r
-        ).labels(**e)
-        self.pnl = Gauge(
-            f"{_PREFIX}_pnl_usd", "Equity minus starting equity.", ["env"], registry=r
-        ).labels(**e)
-        self.daily_pnl = Gauge(
-            f"{_PREFIX}_daily_pnl_usd",
-            "Equity minus equity at the start of the UTC day.",
-            ["env"],
-            registry=r,
-        ).labels(**e)
-        self.positions = Gauge(
-            f"{_PREFIX}_open_positions", "Open positions.", ["env"], registry=r
-        ).labels(**e)
+        self.equity = env_gauge("equity_usd", "Marked-to-market equity.")
+        self.pnl = env_gauge("pnl_usd", "Equity minus starting equity.")
+        self.daily_pnl = env_gauge(
+            "daily_pnl_usd", "Equity minus equity at the start of the UTC day."
+        )
+        self.positions = env_gauge("open_positions", "Open positions.")
         self.position_value = Gauge(
             f"{_PREFIX}_position_usd",
             "Value of the position in a symbol.",
             ["env", "symbol"],
             registry=r,
         )
-        self.heat = Gauge(
-            f"{_PREFIX}_portfolio_heat",
+        self.hold_equity = env_gauge(
+            "buy_and_hold_equity_usd",
+            "Starting equity held in equal parts of the universe since the trader started.",
+        )
+        self.drawdown = env_gauge(
+            "drawdown_ratio",
+            "Fall of equity from its peak since the trader started, as a fraction of the peak.",
+        )
+        self.heat = env_gauge(
+            "portfolio_heat_ratio",
             "Open risk over equity (stops hit now), open entries' unfilled rest included.",
-            ["env"],
-            registry=r,
-        ).labels(**e)
+        )
         self.orders = Counter(
             f"{_PREFIX}_orders",
             "Orders sent to the venue, by side and outcome.",
@@ -59,12 +62,8 @@ class TraderMetrics:
             ["env", "reason"],
             registry=r,
         )
-        self.kill_switch = Gauge(
-            f"{_PREFIX}_kill_switch", "1 while the kill switch is on.", ["env"], registry=r
-        ).labels(**e)
-        self.trades_today = Gauge(
-            f"{_PREFIX}_orders_today", "Orders placed this UTC day.", ["env"], registry=r
-        ).labels(**e)
+        self.kill_switch = env_gauge("kill_switch", "1 while the kill switch is on.")
+        self.trades_today = env_gauge("orders_today", "Orders placed this UTC day.")
         self.regime = Gauge(
             f"{_PREFIX}_regime", "1 for the current regime.", ["env", "regime"], registry=r
         )
@@ -93,12 +92,31 @@ class TraderMetrics:
             buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0),
             registry=r,
         ).labels(**e)
+        self.model_refused = env_gauge(
+            "model_refused",
+            "1 while the approved model is refused and the trader trades rules-only.",
+        )
+        self.last_decision = env_gauge(
+            "last_decision_timestamp_seconds",
+            "When the loop last looked at the market and decided (Unix time, the trader's clock).",
+        )
+        self.loop_interval = env_gauge(
+            "loop_interval_seconds", "Seconds the loop sleeps between iterations."
+        )
+        self.next_transition = env_gauge(
+            "window_next_transition_timestamp_seconds",
+            "When the window next changes phase (Unix time).",
+        )
         self.window_phase = Gauge(
             f"{_PREFIX}_window_phase",
             "1 for the current window phase.",
             ["env", "phase"],
             registry=r,
         )
+        # Zero series for every reason the risk manager or the venue gives, so that a dashboard
+        # shows them and an increase() sees the first refusal.
+        for reason in [*DenialReason, "venue_rejected"]:
+            self.rejections.labels(env, reason)
         self._model_id: str | None = None
         self._symbols: set[str] = set()
 

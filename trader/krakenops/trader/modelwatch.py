@@ -32,6 +32,11 @@ class ModelWatch:
     def model_id(self) -> str:
         return self.model.model_id if self.model is not None else "rules-only"
 
+    @property
+    def refused(self) -> bool:
+        """Whether the pointer names a model that failed verification (trading rules-only)."""
+        return self._refused is not None
+
     def check(self) -> None:
         """Use the model the pointer names if it verifies; otherwise trade rules-only."""
         try:

@@ -41,3 +41,10 @@ class KrakenMetrics:
             "1 when the adapter failed closed and refuses to trade until restarted.",
             registry=registry,
         )
+        # Zero series from the start, so that a dashboard shows them and an increase() sees the first.
+        for counter in ("rest", "trading"):
+            self.rate_limit_wait.labels(counter)
+        for found in ("yes", "no"):
+            self.order_lookups.labels(found)
+        for outcome in ("accepted", "rejected", "refused"):
+            self.orders.labels(outcome)
