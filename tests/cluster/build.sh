@@ -19,10 +19,12 @@ build() {
     local start=$SECONDS
     rm -rf "$out.tmp" && mkdir -p "$out.tmp"
     (cd "$mod" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp/" "$@")
-    # etcd's main package is its server module's root, which go build names after "v3".
-    if [[ -e "$out.tmp/v3" ]]; then mv "$out.tmp/v3" "$out.tmp/etcd"; fi
+    # etcd's main package is its server module's root, which go build names "server".
+    if [[ -e "$out.tmp/server" ]]; then mv "$out.tmp/server" "$out.tmp/etcd"; fi
     touch "$out.tmp/.built"
     rm -rf "$out" && mv "$out.tmp" "$out"
+    # Builds of other pins are not used any more.
+    find "$cache" -maxdepth 1 -name "$name-*" ! -path "$out" -exec rm -rf {} +
     echo "built $name in $((SECONDS - start)) s" >&2
   fi
   local f

@@ -62,10 +62,16 @@ class Cluster:
         with contextlib.suppress(NotFoundError):
             self._resource(kind).delete(name=name, namespace=self.namespace)
 
-    def events_about(self, name: str) -> list[dict[str, Any]]:
-        """The Events whose object is called `name`, oldest first."""
+    def events_about(self, name: str, uid: str | None = None) -> list[dict[str, Any]]:
+        """The Events whose object is called `name` (and has `uid`: an object made again under
+        the same name on a long-lived cluster is another object), oldest first."""
         events = self.objects(EVENT)
-        about = [e for e in events if (e.get("involvedObject") or {}).get("name") == name]
+        about = [
+            e
+            for e in events
+            if (e.get("involvedObject") or {}).get("name") == name
+            and (uid is None or e["involvedObject"].get("uid") == uid)
+        ]
         return sorted(about, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
 
     def _resource(self, kind: tuple[str, str]) -> Resource:

@@ -87,7 +87,7 @@ def test_a_model_never_trained_is_rejected_and_the_environment_keeps_its_model(
 ):
     before = (reconciled(cluster, LIVE, settle_seconds))["status"].get("approvedModel")
     made.append("e2e-never-trained")
-    cluster.create(
+    created = cluster.create(
         promotion(
             "e2e-never-trained", action="promote", modelId=NEVER_TRAINED, confirm="yes-promote"
         )
@@ -102,7 +102,7 @@ def test_a_model_never_trained_is_rejected_and_the_environment_keeps_its_model(
     assert status["refusals"] == ["CandidateMissing"]
     ready = {c["type"]: c for c in status["conditions"]}["Ready"]
     assert NEVER_TRAINED in ready["message"]
-    events = cluster.events_about("e2e-never-trained")
+    events = cluster.events_about("e2e-never-trained", created["metadata"]["uid"])
     assert [e["reason"] for e in events if e["type"] == "Warning"] == ["Rejected"]
     after = (reconciled(cluster, LIVE, settle_seconds))["status"].get("approvedModel")
     assert after == before

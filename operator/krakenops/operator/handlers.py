@@ -23,7 +23,7 @@ from krakenops.operator.constants import (
 )
 from krakenops.operator.environment import Notice
 from krakenops.operator.environments import EnvironmentReport, reconcile_environment
-from krakenops.operator.kube import Kube, new_api_client
+from krakenops.operator.kube import Kube, connection_info, new_api_client
 from krakenops.operator.metrics import OperatorMetrics, environment_label
 from krakenops.operator.promotions import PromotionReport, StillValidating, advance_promotion
 from krakenops.operator.runtime import ENVIRONMENTS, Runtime, plain
@@ -35,10 +35,19 @@ __all__ = [
     "environment_window",
     "environments",
     "liveness",
+    "login",
     "promotion",
     "promotion_resumed",
     "startup",
 ]
+
+
+@kopf.on.login()
+def login(memo: Any, **_: Any) -> kopf.ConnectionInfo:
+    """Log in as the operator's own client does: its kubeconfig setting, else in-cluster or
+    $KUBECONFIG; Kopf's default login would ignore the setting."""
+    options: OperatorSettings = memo.get("settings") or OperatorSettings.from_env()
+    return connection_info(options.kubeconfig)
 
 
 @kopf.on.startup()
@@ -50,6 +59,9 @@ async def startup(
     clock = memo.get("clock") or SystemClock()
     # One replica (the Deployment is Recreate); no peering objects needed.
     settings.peering.standalone = True
+    # The Role is namespaced: listing CRDs or namespaces cluster-wide is forbidden, and Kopf
+    # would retry it for a minute. The namespace is given, and the CRDs are in crds/.
+    settings.scanning.disabled = True
     # Kopf's bookkeeping goes to annotations under our group; status stays ours alone.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=GROUP)

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import kopf
 from kubernetes import client, config
 
-__all__ = ["Kube", "KubeError", "Ref", "new_api_client"]
+__all__ = ["Kube", "KubeError", "Ref", "connection_info", "new_api_client"]
 
 JSON = dict[str, Any]
 _MERGE_PATCH = "application/merge-patch+json"
@@ -44,16 +45,42 @@ class Ref:
 
 def new_api_client(kubeconfig: Path | None) -> client.ApiClient:
     """In a pod, the service account; elsewhere the given kubeconfig, else $KUBECONFIG."""
+    return client.ApiClient(client_configuration(kubeconfig))
+
+
+def client_configuration(kubeconfig: Path | None) -> client.Configuration:
+    """The connection both Kopf's login and the operator's own client use."""
     configuration = client.Configuration()
     if kubeconfig is None:
         try:
             config.load_incluster_config(client_configuration=configuration)
-            return client.ApiClient(configuration)
+            return configuration
         except config.ConfigException:
             pass
     path = str(kubeconfig) if kubeconfig else None
     config.load_kube_config(config_file=path, client_configuration=configuration)
-    return client.ApiClient(configuration)
+    return configuration
+
+
+def connection_info(kubeconfig: Path | None) -> kopf.ConnectionInfo:
+    """Kopf's credentials from the same connection as the operator's client, so that a
+    kubeconfig set in the operator's settings (say, a ServiceAccount's token) serves both."""
+    configuration = client_configuration(kubeconfig)
+    header = configuration.get_api_key_with_prefix(
+        "BearerToken"
+    ) or configuration.get_api_key_with_prefix("authorization")
+    scheme, _, token = (header or "").rpartition(" ")
+    return kopf.ConnectionInfo(
+        server=configuration.host,
+        ca_path=configuration.ssl_ca_cert,
+        insecure=not configuration.verify_ssl,
+        username=configuration.username or None,
+        password=configuration.password or None,
+        scheme=scheme or None,
+        token=token or None,
+        certificate_path=configuration.cert_file,
+        private_key_path=configuration.key_file,
+    )
 
 
 class Kube:
