@@ -126,11 +126,14 @@ start kube-scheduler kube-scheduler \
   --leader-elect=false --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT"
 
 # kwok plays the node and the trader pods with its own Stages; Job pods are left to the pod runner.
+# It renews the node's Lease as a kubelet does: without one the node lifecycle controller takes
+# the node for dead between two of the Stages' slower status heartbeats.
 "$python" "$here/stages.py" "$(cd "$here/go/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)" \
   >"$dir/kwok.yaml"
 start kwok kwok --kubeconfig "$kubeconfig" --config "$dir/kwok.yaml" \
   --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
-  --server-address "127.0.0.1:$KWOK_PORT" --node-ip 127.0.0.1
+  --server-address "127.0.0.1:$KWOK_PORT" --node-ip 127.0.0.1 \
+  --node-lease-duration-seconds 40
 start pod-runner "$python" "$here/podrunner.py" --kubeconfig "$kubeconfig" --workdir "$dir/pods"
 
 wait_for kube-controller-manager 60 kubectl --kubeconfig "$kubeconfig" -n default get serviceaccount default

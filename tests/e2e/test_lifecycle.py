@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -28,6 +29,7 @@ WINDOW_MINUTES = 10
 JOB_SECONDS = 240.0
 # The embedded bars are too few for any candidate to meet the shipped gates (the demo shows that
 # refusal); this run opens live's gates, as an operator may, to see a promotion go through.
+LIFECYCLE_PROMOTIONS = ("e2e-review", "e2e-promote-first", "e2e-promote-second", "e2e-rollback")
 OPEN_GATES = {"minOosSharpe": -1000, "maxDrawdown": 1, "maxTailLoss": 1, "maxTurnover": 1e9}
 
 
@@ -133,6 +135,26 @@ def settled(cluster: Cluster, name: str, phases: set[str]) -> dict[str, Any]:
     return status
 
 
+def absent(cluster: Cluster, name: str) -> bool:
+    return cluster.get(MP, name) is None
+
+
+@pytest.fixture
+def lifecycle_names(local: LocalCluster, cluster: Cluster) -> Iterator[None]:
+    """The ModelPromotions of an earlier run are deleted first (a spec is immutable), and live's
+    gates and paper's window are put back afterwards: the cluster outlives the run."""
+    gates = ((cluster.get(TE, LIVE) or {}).get("spec") or {}).get("trainer", {}).get("gates")
+    for name in LIFECYCLE_PROMOTIONS:
+        cluster.delete(MP, name)
+    for name in LIFECYCLE_PROMOTIONS:
+        eventually(partial(absent, cluster, name), 60, f"{name} deleted")
+    yield
+    patch(local, "te", PAPER, {"downtime": {"start": "03:00", "end": "05:00"}})
+    if gates is not None:
+        patch(local, "te", LIVE, {"trainer": {"gates": gates}})
+
+
+@pytest.mark.usefixtures("lifecycle_names")
 def test_a_window_trains_candidates_that_are_validated_promoted_and_rolled_back(
     local: LocalCluster, cluster: Cluster, settle_seconds: float
 ):
@@ -144,6 +166,7 @@ def test_a_window_trains_candidates_that_are_validated_promoted_and_rolled_back(
             f"{environment}'s trader running",
         )
     patch(local, "te", LIVE, {"trainer": {"gates": OPEN_GATES}})
+    approved_before = pointer(local, LIVE)
 
     first = train_in_a_window(local, cluster)
     next_minute()
@@ -154,7 +177,7 @@ def test_a_window_trains_candidates_that_are_validated_promoted_and_rolled_back(
     review = settled(cluster, "e2e-review", {"AwaitingConfirmation", "Rejected", "Failed"})
     assert review["phase"] == "AwaitingConfirmation", review
     assert review["validation"]["passed"] is True
-    assert pointer(local, LIVE) is None
+    assert pointer(local, LIVE) == approved_before
 
     for name, model in (("e2e-promote-first", first), ("e2e-promote-second", second)):
         kubectl_apply(
