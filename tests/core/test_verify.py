@@ -10,7 +10,7 @@ import pytest
 
 from krakenops.core.artifacts import ArtifactStore, Candidate
 from krakenops.core.clock import ManualClock
-from krakenops.core.config import EnvironmentConfig
+from krakenops.core.config import EnvironmentConfig, GateThresholds
 from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action
 from krakenops.core.verify import Check, Outcome, Verification, render, verify_startup
@@ -50,7 +50,7 @@ def promoted(store: ArtifactStore, clock: ManualClock) -> Candidate:
     """A validated candidate that the environment's pointer names."""
     written = factories.candidate(store, "model_20260205_abc123")
     store.write_validation(factories.report(written.model_id, written.sha256))
-    PromotionService(store, clock).execute(
+    PromotionService(store, clock, GateThresholds()).execute(
         PromotionRequest(Action.PROMOTE, "yes-promote", "mp-1", written.model_id)
     )
     return written

@@ -15,7 +15,13 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from krakenops.core.atomic import append_jsonl, fsync_dir, read_jsonl, write_atomic
+from krakenops.core.atomic import (
+    TornRecordError,
+    append_jsonl,
+    fsync_dir,
+    read_jsonl_lines,
+    write_atomic,
+)
 from krakenops.core.config import ArtifactSettings
 from krakenops.core.records import (
     ApprovedPointer,
@@ -31,6 +37,7 @@ __all__ = [
     "ArtifactError",
     "ArtifactStore",
     "Candidate",
+    "DamagedLogError",
     "IntegrityError",
     "IsolationError",
     "check_isolation",
@@ -42,6 +49,18 @@ _R = TypeVar("_R", bound=BaseModel)
 
 class ArtifactError(RuntimeError):
     """An artifact is missing or unreadable; the message names the file."""
+
+
+class DamagedLogError(ArtifactError):
+    """A line of an append-only log does not parse; the message names the file, the line and
+    how to repair it."""
+
+
+# Nothing is rewritten for the operator of the system: the log is an audit trail.
+_LOG_REPAIR = (
+    "to repair: stop promotions, copy the log aside for the audit, move that line out of the "
+    "log into <log>.damaged (keeping every other line as it is), then try again"
+)
 
 
 class IntegrityError(ArtifactError):
@@ -291,15 +310,36 @@ class ArtifactStore:
         append_jsonl(self.approvals_log, record.model_dump(mode="json"))
 
     def audit_records(self) -> Iterator[AuditRecord]:
-        for raw in read_jsonl(self.approvals_log):
-            yield AuditRecord.model_validate(raw)
+        return _records(self.approvals_log, AuditRecord)
 
     def append_registry(self, record: RegistryRecord) -> None:
         append_jsonl(self.registry_log, record.model_dump(mode="json"))
 
     def registry_records(self) -> Iterator[RegistryRecord]:
-        for raw in read_jsonl(self.registry_log):
-            yield RegistryRecord.model_validate(raw)
+        return _records(self.registry_log, RegistryRecord)
+
+
+def _records(path: Path, schema: type[_R]) -> Iterator[_R]:
+    """Each line of a log as `schema`; a damaged line raises DamagedLogError naming it."""
+    try:
+        for number, raw in read_jsonl_lines(path):
+            try:
+                yield schema.model_validate(raw)
+            except ValidationError as error:
+                raise DamagedLogError(
+                    f"{path}:{number}: not a valid {schema.__name__}: {_fields(error)}; "
+                    f"{_LOG_REPAIR}"
+                ) from None
+    except TornRecordError as error:
+        raise DamagedLogError(f"{error}; {_LOG_REPAIR}") from None
+    except OSError as error:
+        raise ArtifactError(f"{path} cannot be read: {error}") from None
+
+
+def _fields(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'document'}: {e['msg']}" for e in error.errors()
+    )
 
 
 def _dump(record: BaseModel) -> bytes:
@@ -327,10 +367,7 @@ def _validate(data: bytes, path: Path, schema: type[_R]) -> _R:
     try:
         return schema.model_validate_json(data)
     except ValidationError as error:
-        fields = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'document'}: {e['msg']}" for e in error.errors()
-        )
-        raise ArtifactError(f"{path} is not a valid {schema.__name__}: {fields}") from None
+        raise ArtifactError(f"{path} is not a valid {schema.__name__}: {_fields(error)}") from None
 
 
 def _write_synced(path: Path, data: bytes) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 from krakenops.core.artifacts import ArtifactError, ArtifactStore, IntegrityError
 from krakenops.core.atomic import exclusive_lock
 from krakenops.core.clock import Clock
+from krakenops.core.config import GateThresholds
+from krakenops.core.gates import unmet_gates
 from krakenops.core.records import (
     Action,
     ApprovedPointer,
@@ -37,8 +39,11 @@ class Refusal(StrEnum):
     CANDIDATE_TAMPERED = "CandidateTampered"
     VALIDATION_MISSING = "ValidationMissing"
     VALIDATION_FAILED = "ValidationFailed"
+    GATES_UNMET = "GatesUnmet"
+    REPORT_MISMATCH = "ReportMismatch"
     SHA256_MISMATCH = "Sha256Mismatch"
     NO_PREVIOUS_MODEL = "NoPreviousModel"
+    ARTIFACT_DAMAGED = "ArtifactDamaged"
 
 
 @dataclass(frozen=True)
@@ -72,11 +77,15 @@ def decide(
     confirm: str | None,
     validation: ValidationReport | None,
     candidate_sha256: str | None,
+    *,
+    gates: GateThresholds,
+    model_id: str | None = None,
 ) -> tuple[Refusal, ...]:
     """Every unmet condition of a promotion; empty means the pointer may be written.
 
     `candidate_sha256` is the digest computed from the candidate's files just now, or
-    None when they are missing or do not match their own manifest.
+    None when they are missing or do not match their own manifest. `gates` are those of the
+    environment whose pointer moves, as they are now; `model_id` is the candidate's folder.
     """
     refusals: list[Refusal] = []
     if confirm != action.confirmation:
@@ -89,6 +98,12 @@ def decide(
         else:
             if not validation.passed or validation.failures:
                 refusals.append(Refusal.VALIDATION_FAILED)
+            # A report that passed under loosened thresholds, or another environment's, does
+            # not move this pointer: its measured values must meet this environment's gates.
+            if unmet_gates(validation, gates):
+                refusals.append(Refusal.GATES_UNMET)
+            if model_id is not None and validation.model_id != model_id:
+                refusals.append(Refusal.REPORT_MISMATCH)
             if validation.sha256 is None or validation.sha256 != candidate_sha256:
                 refusals.append(Refusal.SHA256_MISMATCH)
     return tuple(refusals)
@@ -100,12 +115,21 @@ class PromotionService:
 
     store: ArtifactStore
     clock: Clock
+    gates: GateThresholds  # the gates of the environment whose pointer this service moves
     lock_path: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.lock_path = self.store.pointer_dir / ".pointer.lock"
 
     def execute(self, request: PromotionRequest) -> PromotionOutcome:
+        try:
+            return self._execute(request)
+        except ArtifactError as error:
+            # A damaged audit log, pointer or report: nothing can be decided safely from it, and
+            # the message names the file (and line) to repair.
+            return self._refuse(request, (Refusal.ARTIFACT_DAMAGED,), [str(error)])
+
+    def _execute(self, request: PromotionRequest) -> PromotionOutcome:
         with exclusive_lock(self.lock_path):
             current = self.store.read_pointer()
             changes = self._changes()
@@ -160,9 +184,11 @@ class PromotionService:
         except ArtifactError as error:
             return self._refuse(request, (Refusal.CANDIDATE_MISSING,), [str(error)])
         validation = self.store.read_validation(model_id)
-        refusals = decide(request.action, request.confirm, validation, sha)
+        refusals = decide(
+            request.action, request.confirm, validation, sha, gates=self.gates, model_id=model_id
+        )
         if refusals:
-            messages.extend(_explain(r, request, validation, sha) for r in refusals)
+            messages.extend(self._explain(r, request, validation, sha) for r in refusals)
             return self._refuse(request, refusals, messages)
         assert sha is not None
         if current is not None and (current.model_id, current.sha256) == (model_id, sha):
@@ -188,8 +214,8 @@ class PromotionService:
     def _rollback(
         self, request: PromotionRequest, current: ApprovedPointer | None
     ) -> PromotionOutcome:
-        refusals = list(decide(request.action, request.confirm, None, None))
-        messages = [_explain(r, request, None, None) for r in refusals]
+        refusals = list(decide(request.action, request.confirm, None, None, gates=self.gates))
+        messages = [self._explain(r, request, None, None) for r in refusals]
         previous = self._restorable(current)
         if previous is None:
             refusals.append(Refusal.NO_PREVIOUS_MODEL)
@@ -277,6 +303,39 @@ class PromotionService:
         )
         return PromotionOutcome(False, refusals=refusals, messages=tuple(messages))
 
+    def _explain(
+        self,
+        refusal: Refusal,
+        request: PromotionRequest,
+        report: ValidationReport | None,
+        sha: str | None,
+    ) -> str:
+        match refusal:
+            case Refusal.CONFIRMATION_MISMATCH:
+                message = (
+                    f"confirm is {request.confirm!r}; {request.action.value} needs "
+                    f"{request.action.confirmation!r}"
+                )
+            case Refusal.VALIDATION_MISSING:
+                message = f"no validation report for {request.model_id}"
+            case Refusal.VALIDATION_FAILED:
+                failed = ", ".join(report.failures) if report else ""
+                message = f"validation of {request.model_id} failed: {failed or 'passed is false'}"
+            case Refusal.GATES_UNMET:
+                unmet = "; ".join(unmet_gates(report, self.gates)) if report else ""
+                message = f"{request.model_id} does not meet {self.store.env_id}'s gates: {unmet}"
+            case Refusal.REPORT_MISMATCH:
+                shown = report.model_id if report else None
+                message = f"the report for {request.model_id} is about {shown}"
+            case Refusal.SHA256_MISMATCH:
+                validated = report.sha256 if report else None
+                message = f"validation was for sha256 {validated}, candidate is {sha}"
+            case Refusal.CANDIDATE_TAMPERED:
+                message = f"candidate {request.model_id} does not match its sha256 manifest"
+            case _:
+                message = refusal.value
+        return message
+
 
 def _is_model_id(value: str) -> bool:
     try:
@@ -284,26 +343,3 @@ def _is_model_id(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _explain(
-    refusal: Refusal, request: PromotionRequest, report: ValidationReport | None, sha: str | None
-) -> str:
-    match refusal:
-        case Refusal.CONFIRMATION_MISMATCH:
-            return (
-                f"confirm is {request.confirm!r}; {request.action.value} needs "
-                f"{request.action.confirmation!r}"
-            )
-        case Refusal.VALIDATION_MISSING:
-            return f"no validation report for {request.model_id}"
-        case Refusal.VALIDATION_FAILED:
-            failed = ", ".join(report.failures) if report else ""
-            return f"validation of {request.model_id} failed: {failed or 'passed is false'}"
-        case Refusal.SHA256_MISMATCH:
-            validated = report.sha256 if report else None
-            return f"validation was for sha256 {validated}, candidate is {sha}"
-        case Refusal.CANDIDATE_TAMPERED:
-            return f"candidate {request.model_id} does not match its sha256 manifest"
-        case _:
-            return refusal.value

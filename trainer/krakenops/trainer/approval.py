@@ -10,7 +10,7 @@ import uuid
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import SystemClock
 from krakenops.core.commands import load_for_cli, model_id_argument
-from krakenops.core.config import ConfigError, EnvironmentConfig
+from krakenops.core.config import ConfigError, EnvironmentConfig, GateThresholds
 from krakenops.core.promotion import PromotionOutcome, PromotionRequest, PromotionService
 from krakenops.core.records import Action
 from krakenops.trainer.cluster import (
@@ -30,7 +30,7 @@ __all__ = [
     "rollback_command",
 ]
 
-_ENV = re.compile(r"^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$")
+_ENV = re.compile(r"[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?")
 
 
 class BadInputError(ValueError):
@@ -39,7 +39,7 @@ class BadInputError(ValueError):
 
 def environment_id(name: str) -> str:
     """The seed's underscore id of an environment given either as `live-x` or `live_x`."""
-    if not _ENV.match(name):
+    if not _ENV.fullmatch(name):
         raise BadInputError(f"--env {name!r} is not an environment name (a-z, 0-9, '-' or '_')")
     return name.replace("-", "_")
 
@@ -58,10 +58,13 @@ def store_for(config: EnvironmentConfig, env: str) -> ArtifactStore:
     return store
 
 
-def promote_locally(store: ArtifactStore, request: PromotionRequest) -> PromotionOutcome:
-    """Run a request through the one promotion service on the artifact store itself."""
+def promote_locally(
+    store: ArtifactStore, request: PromotionRequest, gates: GateThresholds
+) -> PromotionOutcome:
+    """Run a request through the one promotion service on the artifact store itself; `gates`
+    are those of the environment whose pointer moves."""
     store.ensure_layout()
-    return PromotionService(store, SystemClock()).execute(request)
+    return PromotionService(store, SystemClock(), gates).execute(request)
 
 
 def promote_command(argv: list[str], api: PromotionApi | None = None) -> int:
@@ -105,7 +108,14 @@ def _run(action: Action, args: argparse.Namespace, api: PromotionApi | None = No
             return _run_in_cluster(action, args, model_id, api)
         if args.config is None:
             raise BadInputError("--config is needed to find the artifact store (or --namespace)")
-        store = store_for(load_for_cli(args.config, args.root), args.env)
+        config = load_for_cli(args.config, args.root)
+        store = store_for(config, args.env)
+        if action is Action.PROMOTE and store.env_id != config.env_id:
+            # The gates that hold are the moving environment's own, so its file must be the one.
+            raise BadInputError(
+                f"--env {args.env}: a promotion is held to the gates of the environment whose "
+                f"pointer moves; pass {store.env_id}'s own --config (this one is {config.env_id})"
+            )
     except (BadInputError, ConfigError) as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return 2
@@ -116,7 +126,7 @@ def _run(action: Action, args: argparse.Namespace, api: PromotionApi | None = No
         model_id=model_id,
         reason=args.reason,
     )
-    outcome = promote_locally(store, request)
+    outcome = promote_locally(store, request, config.spec.trainer.gates)
     if not outcome.applied:
         names = ", ".join(r.value for r in outcome.refusals)
         print(
