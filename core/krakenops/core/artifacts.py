@@ -138,6 +138,15 @@ class ArtifactStore:
 
     def verify_isolation(self) -> None:
         check_isolation(self.roots(), self.settings.forbidden_markers)
+        # The scope is checked by the config, but a symlink on the way can still lead out.
+        base = Path(self.settings.root)
+        inside = base.resolve()
+        for label, path in self.roots().items():
+            resolved = path.resolve()
+            if not resolved.is_relative_to(inside):
+                raise IsolationError(
+                    f"{label} {path} resolves to {resolved}, outside the artifact root {base}"
+                )
 
     def ensure_layout(self) -> None:
         for path in (self.candidates, self.validations, self.pointer_dir, self.logs, self.datasets):
