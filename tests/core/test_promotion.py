@@ -328,3 +328,26 @@ def test_a_pointer_written_before_pointers_kept_their_previous_rolls_back_to_the
     outcome = rollback(PromotionService(store, clock, GateThresholds()), "rb-1")
     assert outcome.applied
     assert pointed(store) == (first.model_id, None)
+
+
+def test_a_crash_between_the_audit_line_and_the_registry_line_is_settled_by_the_next_request(
+    store: ArtifactStore, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+):
+    service = PromotionService(store, clock, GateThresholds())
+    first, _ = validated_pair(store)
+    append_registry = store.append_registry
+
+    def killed(record: object) -> None:
+        raise SystemExit("killed after the audit line")
+
+    monkeypatch.setattr(store, "append_registry", killed)
+    with pytest.raises(SystemExit):
+        promote(service, first.model_id, "mp-1")
+    monkeypatch.setattr(store, "append_registry", append_registry)
+    assert [r.promotion for r in store.audit_records()] == ["mp-1"]
+    # Any later request, even one refused, first finishes what the crash cut short.
+    promote(service, first.model_id, "mp-2", confirm="no")
+    promoted = [r for r in store.registry_records() if r.event == "promoted"]
+    assert [(r.model_id, r.details["promotion"]) for r in promoted] == [(first.model_id, "mp-1")]
+    promote(service, first.model_id, "mp-3", confirm="no")
+    assert len([r for r in store.registry_records() if r.event == "promoted"]) == 1

@@ -56,6 +56,19 @@ def promoted(store: ArtifactStore, clock: ManualClock) -> Candidate:
     return written
 
 
+def accept_any_model(candidate: Candidate) -> None:
+    """A loader that trusts whatever passed its sha256, to test that check alone."""
+
+
+def test_the_banner_refuses_a_model_the_trader_would_refuse(
+    paper_config: EnvironmentConfig, store: ArtifactStore, clock: ManualClock
+):
+    promoted(store, clock)  # whole and matching its sha256, but no skops file the trader loads
+    check = model_check(verify_startup(paper_config, clock))
+    assert check.outcome is Outcome.WARN
+    assert "REFUSED" in check.details[0] and "sha256 verified" not in check.details[0]
+
+
 def model_check(result: Verification) -> Check:
     return next(c for c in result.checks if c.text.startswith("Approved model"))
 
@@ -64,9 +77,10 @@ def test_approved_model_is_checked_against_its_sha256(
     paper_config: EnvironmentConfig, store: ArtifactStore, clock: ManualClock
 ):
     written = promoted(store, clock)
-    assert "model_20260205_abc123 (sha256 verified)" in render(verify_startup(paper_config, clock))
+    result = verify_startup(paper_config, clock, model_check=accept_any_model)
+    assert "model_20260205_abc123 (sha256, schema and skops types verified)" in render(result)
     written.model_file.write_bytes(b"tampered")
-    check = model_check(verify_startup(paper_config, clock))
+    check = model_check(verify_startup(paper_config, clock, model_check=accept_any_model))
     assert check.outcome is Outcome.WARN
     assert "REFUSED" in check.details[0] and "rules-only" in check.details[0]
 

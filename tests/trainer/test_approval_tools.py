@@ -167,19 +167,30 @@ def promote_args(root: Path, model_id: str, *extra: str) -> list[str]:
     ]
 
 
-def test_promote_then_rollback_through_the_commands(
-    store: ArtifactStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
-    root = tmp_path / "data"
+def two_validated(store: ArtifactStore) -> tuple[Candidate, Candidate]:
     first = factories.candidate(store, "model_20260101_first", b"first")
     second = factories.candidate(store, "model_20260205_second", b"second")
     for written in (first, second):
         store.write_validation(factories.report(written.model_id, written.sha256))
+    return first, second
+
+
+def rollback_args(root: Path) -> list[str]:
+    return [
+        *("--config", str(PAPER_CONFIG), "--root", str(root)),
+        *("--env", "paper_kraken_crypto_global", "--confirm", "yes-rollback"),
+    ]
+
+
+def test_promote_then_rollback_through_the_commands(
+    store: ArtifactStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    root = tmp_path / "data"
+    first, second = two_validated(store)
     assert promote_command(promote_args(root, first.model_id, "--confirm", "yes-promote")) == 0
     assert promote_command(promote_args(root, second.model_id, "--confirm", "yes-promote")) == 0
     assert "now trades model_20260205_second" in capsys.readouterr().out
-    rollback = ["--config", str(PAPER_CONFIG), "--root", str(root)]
-    rollback += ["--env", "paper_kraken_crypto_global", "--confirm", "yes-rollback"]
+    rollback = rollback_args(root)
     assert rollback_command(rollback) == 0
     pointer = store.read_pointer()
     assert pointer is not None and pointer.model_id == first.model_id
@@ -284,3 +295,24 @@ def test_a_damaged_audit_log_is_a_refusal_naming_its_line(
     assert f"{store.approvals_log}:1: not a valid AuditRecord" in err
     assert "to repair" in err
     assert store.read_pointer() is None
+
+
+def test_the_same_command_run_twice_changes_nothing_the_second_time_and_says_so(
+    store: ArtifactStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    root = tmp_path / "data"
+    first, second = two_validated(store)
+    assert promote_command(promote_args(root, first.model_id, "--confirm", "yes-promote")) == 0
+    for _ in range(2):
+        assert promote_command(promote_args(root, second.model_id, "--confirm", "yes-promote")) == 0
+    assert "nothing to do for paper_kraken_crypto_global" in capsys.readouterr().out
+    rollback = rollback_args(root)
+    for _ in range(2):
+        assert rollback_command(rollback) == 0
+    assert "already rolled back to model_20260101_first" in capsys.readouterr().out
+    actions = [(r.action.value, r.to_model) for r in store.audit_records()]
+    assert actions == [
+        ("promote", first.model_id),
+        ("promote", second.model_id),
+        ("rollback", first.model_id),
+    ]

@@ -6,16 +6,18 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from krakenops.core.atomic import (
+    TMP_SUFFIX,
     TornRecordError,
     append_jsonl,
     fsync_dir,
@@ -44,6 +46,10 @@ __all__ = [
 ]
 
 _MANIFEST = "sha256.txt"
+_STAGING = ".staging-"
+_REQUIRED = ("metadata.json", "metrics.json")
+# A training run ends within its downtime window: what is older belongs to no live writer.
+STALE_AFTER = timedelta(hours=12)
 _R = TypeVar("_R", bound=BaseModel)
 
 
@@ -148,6 +154,27 @@ class ArtifactStore:
                     f"{label} {path} resolves to {resolved}, outside the artifact root {base}"
                 )
 
+    def sweep_stale(self, older_than: timedelta = STALE_AFTER) -> list[Path]:
+        """Remove what writers killed outright left behind: staging folders of candidates and
+        temporary files of atomic writes, once older than any writer still at work could be."""
+        cutoff = time.time() - older_than.total_seconds()
+        found = [*self.candidates.glob(f"{_STAGING}*")]
+        for folder in (self.models, self.validations, self.pointer_dir, self.datasets):
+            found.extend(folder.rglob(f"*{TMP_SUFFIX}") if folder.is_dir() else ())
+        removed = []
+        for path in found:
+            try:
+                if path.lstat().st_mtime >= cutoff:
+                    continue
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+            except FileNotFoundError:  # another sweeper was first
+                continue
+            removed.append(path)
+        return removed
+
     def ensure_layout(self) -> None:
         for path in (self.candidates, self.validations, self.pointer_dir, self.logs, self.datasets):
             path.mkdir(parents=True, exist_ok=True)
@@ -167,7 +194,7 @@ class ArtifactStore:
         if final.exists():
             raise ArtifactError(f"candidate {metadata.model_id} already exists")
         self.candidates.mkdir(parents=True, exist_ok=True)
-        staging = self.candidates / f".staging-{metadata.model_id}-{uuid.uuid4().hex[:8]}"
+        staging = self.candidates / f"{_STAGING}{metadata.model_id}-{uuid.uuid4().hex[:8]}"
         staging.mkdir()
         try:
             contents = dict(files)
@@ -201,8 +228,9 @@ class ArtifactStore:
             raise ArtifactError(f"candidate {model_id} cannot be read: {error}") from None
 
     def verify_candidate(self, model_id: str) -> str:
-        """Check every file against the manifest; return the candidate digest or raise."""
-        return self._read_verified(model_id)[0]
+        """Check every file against the manifest, and that it holds what a model needs (its
+        metadata, metrics and model file); return the candidate digest or raise."""
+        return self.open_candidate(model_id).sha256
 
     def open_candidate(self, model_id: str, expected_sha256: str | None = None) -> Candidate:
         """Verify and read a candidate; a digest other than `expected_sha256` is refused."""
@@ -250,6 +278,10 @@ class ArtifactStore:
             if hashlib.sha256(data).hexdigest() != expected:
                 raise IntegrityError(f"candidate {model_id}: {name} does not match its sha256")
             files[name] = data
+        # A manifest listing nothing (or not these) verifies nothing a model needs.
+        missing = [name for name in _REQUIRED if name not in files]
+        if missing:
+            raise IntegrityError(f"candidate {model_id}: its {_MANIFEST} does not list {missing}")
         present = {p.name for p in directory.iterdir()} - {_MANIFEST}
         if present - files.keys():
             raise IntegrityError(

@@ -154,6 +154,9 @@ class PromotionService:
         and the previous-pointer file that mirrors what a rollback restores."""
         if current.promotion not in changes:
             changes[current.promotion] = self._record(current)
+        elif not self._registered(current):
+            # Killed between the audit line and the registry line: the registry gets its event.
+            self._register(current)
         if current.keeps_previous and self.store.read_previous_pointer() != current.previous:
             self.store.write_previous_pointer(current.previous)
 
@@ -264,21 +267,27 @@ class PromotionService:
             sha256=pointer.sha256,
         )
         self.store.append_audit(record)
-        event = (
-            RegistryEvent.PROMOTED
-            if pointer.action is Action.PROMOTE
-            else RegistryEvent.ROLLED_BACK
-        )
+        self._register(pointer)
+        return record
+
+    def _register(self, pointer: ApprovedPointer) -> None:
+        """The registry event of the change that wrote `pointer`."""
         self.store.append_registry(
             RegistryRecord(
-                timestamp=at,
+                timestamp=pointer.promoted_at,
                 model_id=pointer.model_id,
-                event=event,
+                event=_event_of(pointer),
                 env=self.store.env_id,
                 details={"promotion": pointer.promotion},
             )
         )
-        return record
+
+    def _registered(self, pointer: ApprovedPointer) -> bool:
+        event, env = _event_of(pointer), self.store.env_id
+        return any(
+            r.event is event and r.env == env and r.details.get("promotion") == pointer.promotion
+            for r in self.store.registry_records()
+        )
 
     def _refuse(
         self, request: PromotionRequest, refusals: tuple[Refusal, ...], messages: list[str]
@@ -335,6 +344,10 @@ class PromotionService:
             case _:
                 message = refusal.value
         return message
+
+
+def _event_of(pointer: ApprovedPointer) -> RegistryEvent:
+    return RegistryEvent.PROMOTED if pointer.action is Action.PROMOTE else RegistryEvent.ROLLED_BACK
 
 
 def _is_model_id(value: str) -> bool:

@@ -7,7 +7,7 @@ import re
 import sys
 import uuid
 
-from krakenops.core.artifacts import ArtifactStore
+from krakenops.core.artifacts import ArtifactError, ArtifactStore
 from krakenops.core.clock import SystemClock
 from krakenops.core.commands import load_for_cli, model_id_argument
 from krakenops.core.config import ConfigError, EnvironmentConfig, GateThresholds
@@ -24,6 +24,7 @@ from krakenops.trainer.cluster import (
 
 __all__ = [
     "BadInputError",
+    "already_done",
     "environment_id",
     "promote_command",
     "promote_locally",
@@ -65,6 +66,33 @@ def promote_locally(
     are those of the environment whose pointer moves."""
     store.ensure_layout()
     return PromotionService(store, SystemClock(), gates).execute(request)
+
+
+def already_done(store: ArtifactStore, action: Action, model_id: str | None) -> str | None:
+    """What makes this request a repeat of the change in force, or None to go ahead.
+
+    A promote of the model the pointer names (with the sha256 it names) is; so is a rollback
+    after a rollback, which has nothing further to restore. Anything unreadable goes ahead, for
+    the promotion service to refuse it with its reasons.
+    """
+    try:
+        current = store.read_pointer()
+        if current is None:
+            return None
+        if action is Action.ROLLBACK and current.action is Action.ROLLBACK:
+            return (
+                f"already rolled back to {current.model_id} at {current.promoted_at:%Y-%m-%d %H:%M} "
+                f"UTC ({current.promotion}); a rollback goes one step back"
+            )
+        same = action is Action.PROMOTE and current.model_id == model_id
+        if same and model_id and store.verify_candidate(model_id) == current.sha256:
+            return (
+                f"{model_id} (sha256 {current.sha256[:12]}) is already approved since "
+                f"{current.promoted_at:%Y-%m-%d %H:%M} UTC ({current.promotion})"
+            )
+    except ArtifactError:
+        return None
+    return None
 
 
 def promote_command(argv: list[str], api: PromotionApi | None = None) -> int:
@@ -119,6 +147,11 @@ def _run(action: Action, args: argparse.Namespace, api: PromotionApi | None = No
     except (BadInputError, ConfigError) as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return 2
+    done = already_done(store, action, model_id) if args.confirm == action.confirmation else None
+    if done is not None:
+        # Run twice, a command changes nothing the second time, and says so.
+        print(f"{prog}: nothing to do for {store.env_id}: {done}")
+        return 0
     request = PromotionRequest(
         action=action,
         confirm=args.confirm,
