@@ -145,6 +145,26 @@ async def test_a_report_passed_under_looser_thresholds_is_not_reused_but_validat
     assert "GatesUnmet" in status["refusals"]
 
 
+async def test_a_damaged_report_is_validated_again_and_a_damaged_fresh_one_fails_naming_it(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+):
+    candidate(store, MODEL)
+    path = store.validation_path(MODEL)
+    path.write_bytes(b'{"model_id": "model_20260205_abc123", "passed": tr')
+    async with operator_running(apiserver, settings, window_clock):
+        apiserver.create(manifest(PAPER_CONFIG))
+        apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
+        await settled(apiserver, "promote-abc", "Validating")
+        finish_job(apiserver, "promote-abc-validate")  # it left the report as damaged as it was
+        status = await settled(apiserver, "promote-abc", "Failed")
+    assert store.read_pointer() is None
+    message = next(c["message"] for c in status["conditions"] if c["type"] == "Stalled")
+    assert str(path) in message and "not a valid ValidationReport" in message
+
+
 async def test_promotion_rejected_when_validation_fails(
     apiserver: ApiServer,
     settings: OperatorSettings,

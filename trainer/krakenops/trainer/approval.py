@@ -13,6 +13,7 @@ from krakenops.core.commands import load_for_cli, model_id_argument
 from krakenops.core.config import ConfigError, EnvironmentConfig, GateThresholds
 from krakenops.core.promotion import PromotionOutcome, PromotionRequest, PromotionService
 from krakenops.core.records import Action
+from krakenops.core.termination import exit_on_sigterm
 from krakenops.trainer.cluster import (
     ClusterOutcome,
     KubernetesPromotions,
@@ -65,6 +66,7 @@ def promote_locally(
     """Run a request through the one promotion service on the artifact store itself; `gates`
     are those of the environment whose pointer moves."""
     store.ensure_layout()
+    exit_on_sigterm()  # a pointer or log line half-written is cleaned up, never left behind
     return PromotionService(store, SystemClock(), gates).execute(request)
 
 
