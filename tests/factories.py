@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
 
 from krakenops.core.artifacts import ArtifactStore, Candidate
 from krakenops.core.records import (
@@ -37,12 +44,16 @@ def candidate(store: ArtifactStore, model_id: str, payload: bytes = b"weights") 
     return store.write_candidate(metadata(model_id), metrics(), {"model.skops": payload})
 
 
+# Measured values within the default gates (spec.trainer.gates) besides the Sharpe.
+WITHIN_DEFAULT_GATES = {"max_drawdown": 0.1, "tail_loss": 0.03, "annual_turnover": 1.5}
+
+
 def report(model_id: str, sha256: str | None, *, passed: bool = True) -> ValidationReport:
     failures = [] if passed else ["oos_sharpe 0.1 < 0.5"]
     return ValidationReport(
         model_id=model_id,
         passed=passed,
-        checks={"integrity": True, "oos_sharpe": 0.8 if passed else 0.1},
+        checks={"integrity": True, "oos_sharpe": 0.8 if passed else 0.1} | WITHIN_DEFAULT_GATES,
         failures=failures,
         sha256=sha256,
         validated_at=WHEN,
@@ -58,4 +69,24 @@ def pointer(written: Candidate, *, promotion: str, env_id: str = "") -> Approved
         promoted_by=env_id,
         candidate_path=str(written.path),
         promotion=promotion,
+    )
+
+
+@contextlib.contextmanager
+def fast_root(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
+    """A root for many generated cases: each fsyncs, and on a memory filesystem that costs nothing."""
+    shm = Path("/dev/shm")
+    if shm.is_dir():
+        with tempfile.TemporaryDirectory(dir=shm) as root:
+            yield Path(root)
+    else:
+        yield tmp_path_factory.mktemp(name)
+
+
+def on_disk(max_examples: int) -> settings:
+    """Hypothesis settings for cases that write files in a module-wide root (see fast_root)."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )

@@ -171,3 +171,18 @@ def test_a_corrupt_record_in_the_middle_is_an_error(tmp_path: Path):
     log.write_text('{"n": 1}\nnot json\n{"n": 3}\n')
     with pytest.raises(TornRecordError, match=":2:"):
         list(read_jsonl(log))
+
+
+@pytest.mark.parametrize("kept", [(), ("metadata.json",), ("metadata.json", "metrics.json")])
+def test_a_candidate_whose_manifest_lacks_what_a_model_needs_fails_integrity(
+    store: ArtifactStore, kept: tuple[str, ...]
+):
+    written = factories.candidate(store, "model_20260205_hollow")
+    folder = written.path
+    for path in folder.iterdir():
+        if path.name not in kept:
+            path.unlink()
+    lines = [f"{hashlib.sha256((folder / n).read_bytes()).hexdigest()}  {n}\n" for n in kept]
+    (folder / "sha256.txt").write_text("".join(lines))
+    with pytest.raises(IntegrityError, match=r"does not list|model file"):
+        store.verify_candidate(written.model_id)

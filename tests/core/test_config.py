@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import re
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from krakenops.core.config import ConfigError, Mode, TradingEnvironmentSpec, load_config
+from krakenops.core.artifacts import ArtifactStore, IsolationError
+from krakenops.core.config import (
+    SCOPE_PATTERN,
+    ArtifactSettings,
+    ConfigError,
+    Mode,
+    TradingEnvironmentSpec,
+    load_config,
+)
 from tests.conftest import LIVE_CONFIG, PAPER_CONFIG
 
 
@@ -95,3 +108,68 @@ def test_spec_defaults_are_the_seed_defaults():
     assert spec.trainer.gates.min_oos_sharpe == 0.5
     assert spec.trainer.gates.max_turnover == 2.0
     assert spec.artifacts.forbidden_markers == ("swing",)
+
+
+KEY_LINES = [
+    (number, line)
+    for number, line in enumerate(PAPER_CONFIG.read_text().splitlines())
+    if re.fullmatch(r"\s*[A-Za-z]+:.*", line)
+]
+
+
+@settings(max_examples=100, deadline=None)
+@given(picked=st.sampled_from(KEY_LINES))
+def test_a_key_given_twice_anywhere_is_refused_naming_it(picked: tuple[int, str]):
+    number, line = picked
+    lines = PAPER_CONFIG.read_text().splitlines()
+    lines.insert(number + 1, line)  # the same key again, in the same mapping
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "twice.yaml"
+        path.write_text("\n".join(lines) + "\n")
+        with pytest.raises(ConfigError) as refused:
+            load_config(path)
+    key = line.split(":")[0].strip()
+    assert f"key {key!r} is given twice (lines {number + 1} and {number + 2})" in str(refused.value)
+
+
+def test_a_risk_limit_given_twice_does_not_loosen_it(tmp_path: Path):
+    text = PAPER_CONFIG.read_text().replace(
+        "    maxDailyLoss: 0.02\n", "    maxDailyLoss: 0.02\n    maxDailyLoss: 0.5\n"
+    )
+    (tmp_path / "loose.yaml").write_text(text)
+    with pytest.raises(ConfigError, match="key 'maxDailyLoss' is given twice"):
+        load_config(tmp_path / "loose.yaml")
+
+
+SEGMENT = st.from_regex(r"[a-z0-9_][a-z0-9_.-]{0,8}", fullmatch=True)
+ESCAPES = st.sampled_from(["..", ".", "", "/etc", "../../etc", "a/../..", "a//b", "a/", "x\n"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(good=st.lists(SEGMENT, min_size=1, max_size=3), bad=ESCAPES, at=st.integers(0, 3))
+def test_an_artifact_scope_that_could_leave_the_root_is_refused(good, bad, at):
+    assert ArtifactSettings(scope="/".join(good)).scope == "/".join(good)
+    parts = [*good]
+    parts.insert(min(at, len(parts)), bad)
+    scope = "/".join(parts)
+    with pytest.raises(ValidationError, match="scope"):
+        ArtifactSettings(scope=scope)
+
+
+def test_the_crd_holds_the_scope_to_the_same_pattern():
+    crd = yaml.safe_load(
+        (PAPER_CONFIG.parents[1] / "crds" / "tradingenvironments.yaml").read_text()
+    )
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    scope = spec["properties"]["artifacts"]["properties"]["scope"]
+    assert scope["pattern"] == SCOPE_PATTERN
+
+
+def test_the_isolation_guard_refuses_a_root_whose_scope_resolves_outside(tmp_path: Path):
+    root = tmp_path / "data"
+    (root / "artifacts").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (root / "artifacts" / "crypto").symlink_to(tmp_path / "elsewhere")
+    store = ArtifactStore(ArtifactSettings(root=root), "paper_x")
+    with pytest.raises(IsolationError, match="outside the artifact root"):
+        store.verify_isolation()

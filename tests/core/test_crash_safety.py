@@ -9,6 +9,7 @@ import time
 
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import SystemClock
+from krakenops.core.config import GateThresholds
 from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action
 from tests import factories
@@ -21,7 +22,7 @@ MAX_TRIALS = 3000
 
 def write_forever(store: ArtifactStore) -> None:
     """Candidates, validations, promotions and audit lines, as fast as the disk allows."""
-    service = PromotionService(store, SystemClock())
+    service = PromotionService(store, SystemClock(), GateThresholds())
     pid = os.getpid()
     for step in range(1_000_000):
         model_id = f"model_{pid}_{step}"

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from krakenops.core.artifacts import ArtifactStore, Candidate
 from krakenops.core.clock import ManualClock
+from krakenops.core.config import GateThresholds
 from krakenops.core.promotion import (
     PromotionOutcome,
     PromotionRequest,
@@ -23,6 +24,30 @@ from tests import factories
 SHA_A, SHA_B = "a" * 64, "b" * 64
 
 
+GATE_VALUES = {
+    "oos_sharpe": st.sampled_from([-1.0, 0.49, 0.5, 0.8, 3.0]),
+    "max_drawdown": st.sampled_from([0.0, 0.1, 0.15, 0.2, 0.9]),
+    "tail_loss": st.sampled_from([0.01, 0.05, 0.06]),
+    "annual_turnover": st.sampled_from([0.5, 2.0, 7.5, 1e6]),
+}
+THRESHOLDS = st.builds(
+    GateThresholds,
+    min_oos_sharpe=st.sampled_from([-1.0, 0.5, 1.0]),
+    max_drawdown=st.sampled_from([0.1, 0.15, 1.0]),
+    max_tail_loss=st.sampled_from([0.05, 1.0]),
+    max_turnover=st.sampled_from([2.0, 1e6]),
+)
+
+
+def meets(values: dict[str, float], gates: GateThresholds) -> bool:
+    return (
+        values["oos_sharpe"] >= gates.min_oos_sharpe
+        and values["max_drawdown"] <= gates.max_drawdown
+        and values["tail_loss"] <= gates.max_tail_loss
+        and values["annual_turnover"] <= gates.max_turnover
+    )
+
+
 @settings(max_examples=3000)
 @given(
     action=st.sampled_from(Action),
@@ -32,23 +57,43 @@ SHA_A, SHA_B = "a" * 64, "b" * 64
     failures=st.lists(st.just("oos_sharpe"), max_size=1),
     report_sha=st.sampled_from([None, SHA_A, SHA_B]),
     candidate_sha=st.sampled_from([None, SHA_A]),
+    report_model=st.sampled_from(["model_x", "model_y"]),
+    values=st.fixed_dictionaries(GATE_VALUES),
+    measured=st.sets(st.sampled_from(sorted(GATE_VALUES))),
+    gates=THRESHOLDS,
 )
 def test_decide_allows_exactly_when_all_conditions_hold(
-    action, confirm, has_report, passed, failures, report_sha, candidate_sha
+    action,
+    confirm,
+    has_report,
+    passed,
+    failures,
+    report_sha,
+    candidate_sha,
+    report_model,
+    values,
+    measured,
+    gates,
 ):
     report = (
         ValidationReport(
-            model_id="model_x", passed=passed, checks={}, failures=failures, sha256=report_sha
+            model_id=report_model,
+            passed=passed,
+            checks={k: v for k, v in values.items() if k in measured},
+            failures=failures,
+            sha256=report_sha,
         )
         if has_report
         else None
     )
-    allowed = not decide(action, confirm, report, candidate_sha)
+    allowed = not decide(action, confirm, report, candidate_sha, gates=gates, model_id="model_x")
     confirmed = confirm == f"yes-{action.value}"
     if action is Action.PROMOTE:
         valid = report is not None and passed and not failures
+        # The moving environment's gates hold for every value, and every value was measured.
+        held = measured == set(GATE_VALUES) and meets(values, gates)
         intact = candidate_sha is not None and report_sha == candidate_sha
-        assert allowed == (confirmed and valid and intact)
+        assert allowed == (confirmed and valid and held and intact and report_model == "model_x")
     else:
         assert allowed == confirmed
 
@@ -71,7 +116,7 @@ def validated_pair(store: ArtifactStore) -> tuple[Candidate, Candidate]:
 def test_promotion_writes_pointer_keeps_previous_and_audits(
     store: ArtifactStore, clock: ManualClock
 ):
-    service = PromotionService(store, clock)
+    service = PromotionService(store, clock, GateThresholds())
     first, second = validated_pair(store)
     assert promote(service, first.model_id, "mp-1").applied
     outcome = promote(service, second.model_id, "mp-2")
@@ -91,7 +136,7 @@ def test_promotion_writes_pointer_keeps_previous_and_audits(
 def test_promotion_refused_when_sha256_differs(store: ArtifactStore, clock: ManualClock):
     written = factories.candidate(store, "model_20260205_abc123")
     store.write_validation(factories.report(written.model_id, "c" * 64))
-    outcome = promote(PromotionService(store, clock), written.model_id, "mp-1")
+    outcome = promote(PromotionService(store, clock, GateThresholds()), written.model_id, "mp-1")
     assert not outcome.applied
     assert outcome.refusals == (Refusal.SHA256_MISMATCH,)
     assert store.read_pointer() is None
@@ -101,7 +146,7 @@ def test_promotion_refused_when_candidate_was_tampered(store: ArtifactStore, clo
     written = factories.candidate(store, "model_20260205_abc123")
     store.write_validation(factories.report(written.model_id, written.sha256))
     written.model_file.write_bytes(b"tampered")
-    outcome = promote(PromotionService(store, clock), written.model_id, "mp-1")
+    outcome = promote(PromotionService(store, clock, GateThresholds()), written.model_id, "mp-1")
     assert Refusal.CANDIDATE_TAMPERED in outcome.refusals
     assert "does not match its sha256" in outcome.explain()
     assert store.read_pointer() is None
@@ -110,8 +155,14 @@ def test_promotion_refused_when_candidate_was_tampered(store: ArtifactStore, clo
 def test_promotion_refusals_name_every_unmet_condition(store: ArtifactStore, clock: ManualClock):
     written = factories.candidate(store, "model_20260205_abc123")
     store.write_validation(factories.report(written.model_id, written.sha256, passed=False))
-    outcome = promote(PromotionService(store, clock), written.model_id, "mp-1", confirm="yes")
-    assert set(outcome.refusals) == {Refusal.CONFIRMATION_MISMATCH, Refusal.VALIDATION_FAILED}
+    outcome = promote(
+        PromotionService(store, clock, GateThresholds()), written.model_id, "mp-1", confirm="yes"
+    )
+    assert set(outcome.refusals) == {
+        Refusal.CONFIRMATION_MISMATCH,
+        Refusal.VALIDATION_FAILED,
+        Refusal.GATES_UNMET,
+    }
     assert "needs 'yes-promote'" in outcome.explain()
     assert "oos_sharpe" in outcome.explain()
     refused = [r for r in store.registry_records() if r.event == "refused"]
@@ -119,7 +170,7 @@ def test_promotion_refusals_name_every_unmet_condition(store: ArtifactStore, clo
 
 
 def test_missing_candidate_and_missing_report_are_refused(store: ArtifactStore, clock: ManualClock):
-    service = PromotionService(store, clock)
+    service = PromotionService(store, clock, GateThresholds())
     assert promote(service, "model_20260205_absent", "mp-1").refusals == (
         Refusal.CANDIDATE_MISSING,
     )
@@ -128,7 +179,7 @@ def test_missing_candidate_and_missing_report_are_refused(store: ArtifactStore, 
 
 
 def test_retrying_an_applied_request_changes_nothing(store: ArtifactStore, clock: ManualClock):
-    service = PromotionService(store, clock)
+    service = PromotionService(store, clock, GateThresholds())
     written = factories.candidate(store, "model_20260205_abc123")
     store.write_validation(factories.report(written.model_id, written.sha256))
     promote(service, written.model_id, "mp-1")
@@ -140,7 +191,7 @@ def test_retrying_an_applied_request_changes_nothing(store: ArtifactStore, clock
 def test_rollback_restores_previous_and_needs_its_own_confirmation(
     store: ArtifactStore, clock: ManualClock
 ):
-    service = PromotionService(store, clock)
+    service = PromotionService(store, clock, GateThresholds())
     first, second = validated_pair(store)
     promote(service, first.model_id, "mp-1")
     promote(service, second.model_id, "mp-2")
@@ -164,7 +215,7 @@ def test_rollback_restores_previous_and_needs_its_own_confirmation(
 
 
 def test_rollback_to_a_tampered_model_is_refused(store: ArtifactStore, clock: ManualClock):
-    service = PromotionService(store, clock)
+    service = PromotionService(store, clock, GateThresholds())
     first, second = validated_pair(store)
     promote(service, first.model_id, "mp-1")
     promote(service, second.model_id, "mp-2")
@@ -179,7 +230,7 @@ def test_a_malformed_model_id_is_refused_and_the_refusal_recorded(
     store: ArtifactStore, clock: ManualClock
 ):
     # A name that would reach outside the candidates folder, were it taken for a path.
-    outcome = promote(PromotionService(store, clock), "../pointer", "mp-1")
+    outcome = promote(PromotionService(store, clock, GateThresholds()), "../pointer", "mp-1")
     assert outcome.refusals == (Refusal.CANDIDATE_MISSING,)
     assert "'../pointer' is not a model id" in outcome.explain()
     assert store.read_pointer() is None
@@ -201,7 +252,7 @@ def three_validated(store: ArtifactStore) -> tuple[str, str, str]:
 
 def a_then_b(store: ArtifactStore, clock: ManualClock) -> tuple[PromotionService, str, str, str]:
     """A service whose environment promoted a, then b; c is validated and waiting."""
-    service = PromotionService(store, clock)
+    service = PromotionService(store, clock, GateThresholds())
     a, b, c = three_validated(store)
     promote(service, a, "mp-a")
     promote(service, b, "mp-b")
@@ -274,6 +325,29 @@ def test_a_pointer_written_before_pointers_kept_their_previous_rolls_back_to_the
     first, second = validated_pair(store)
     store.write_pointer(factories.pointer(second, promotion="older-release"))
     store.write_previous_pointer(factories.pointer(first, promotion="older-release-before"))
-    outcome = rollback(PromotionService(store, clock), "rb-1")
+    outcome = rollback(PromotionService(store, clock, GateThresholds()), "rb-1")
     assert outcome.applied
     assert pointed(store) == (first.model_id, None)
+
+
+def test_a_crash_between_the_audit_line_and_the_registry_line_is_settled_by_the_next_request(
+    store: ArtifactStore, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+):
+    service = PromotionService(store, clock, GateThresholds())
+    first, _ = validated_pair(store)
+    append_registry = store.append_registry
+
+    def killed(record: object) -> None:
+        raise SystemExit("killed after the audit line")
+
+    monkeypatch.setattr(store, "append_registry", killed)
+    with pytest.raises(SystemExit):
+        promote(service, first.model_id, "mp-1")
+    monkeypatch.setattr(store, "append_registry", append_registry)
+    assert [r.promotion for r in store.audit_records()] == ["mp-1"]
+    # Any later request, even one refused, first finishes what the crash cut short.
+    promote(service, first.model_id, "mp-2", confirm="no")
+    promoted = [r for r in store.registry_records() if r.event == "promoted"]
+    assert [(r.model_id, r.details["promotion"]) for r in promoted] == [(first.model_id, "mp-1")]
+    promote(service, first.model_id, "mp-3", confirm="no")
+    assert len([r for r in store.registry_records() if r.event == "promoted"]) == 1

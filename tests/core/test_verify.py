@@ -10,7 +10,7 @@ import pytest
 
 from krakenops.core.artifacts import ArtifactStore, Candidate
 from krakenops.core.clock import ManualClock
-from krakenops.core.config import EnvironmentConfig
+from krakenops.core.config import EnvironmentConfig, GateThresholds
 from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action
 from krakenops.core.verify import Check, Outcome, Verification, render, verify_startup
@@ -50,10 +50,23 @@ def promoted(store: ArtifactStore, clock: ManualClock) -> Candidate:
     """A validated candidate that the environment's pointer names."""
     written = factories.candidate(store, "model_20260205_abc123")
     store.write_validation(factories.report(written.model_id, written.sha256))
-    PromotionService(store, clock).execute(
+    PromotionService(store, clock, GateThresholds()).execute(
         PromotionRequest(Action.PROMOTE, "yes-promote", "mp-1", written.model_id)
     )
     return written
+
+
+def accept_any_model(candidate: Candidate) -> None:
+    """A loader that trusts whatever passed its sha256, to test that check alone."""
+
+
+def test_the_banner_refuses_a_model_the_trader_would_refuse(
+    paper_config: EnvironmentConfig, store: ArtifactStore, clock: ManualClock
+):
+    promoted(store, clock)  # whole and matching its sha256, but no skops file the trader loads
+    check = model_check(verify_startup(paper_config, clock))
+    assert check.outcome is Outcome.WARN
+    assert "REFUSED" in check.details[0] and "sha256 verified" not in check.details[0]
 
 
 def model_check(result: Verification) -> Check:
@@ -64,9 +77,10 @@ def test_approved_model_is_checked_against_its_sha256(
     paper_config: EnvironmentConfig, store: ArtifactStore, clock: ManualClock
 ):
     written = promoted(store, clock)
-    assert "model_20260205_abc123 (sha256 verified)" in render(verify_startup(paper_config, clock))
+    result = verify_startup(paper_config, clock, model_check=accept_any_model)
+    assert "model_20260205_abc123 (sha256, schema and skops types verified)" in render(result)
     written.model_file.write_bytes(b"tampered")
-    check = model_check(verify_startup(paper_config, clock))
+    check = model_check(verify_startup(paper_config, clock, model_check=accept_any_model))
     assert check.outcome is Outcome.WARN
     assert "REFUSED" in check.details[0] and "rules-only" in check.details[0]
 

@@ -102,10 +102,67 @@ async def test_promotion_runs_a_validation_job_and_copies_its_report(
         finish_job(apiserver, "promote-abc-validate")
         status = await settled(apiserver, "promote-abc", "Promoted")
     assert status["validation"]["reused"] is False
-    assert {c["name"] for c in status["validation"]["checks"]} == {"integrity", "oos_sharpe"}
+    assert {c["name"] for c in status["validation"]["checks"]} == {
+        "integrity",
+        "oos_sharpe",
+        "max_drawdown",
+        "tail_loss",
+        "annual_turnover",
+    }
     pointer = store.read_pointer()
     assert pointer is not None and pointer.model_id == MODEL
     assert event_reasons(apiserver, "promote-abc")[:1] == ["ValidationStarted"]
+
+
+async def test_a_report_passed_under_looser_thresholds_is_not_reused_but_validated_again(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+):
+    made = candidate(store, MODEL)
+    loose = report(MODEL, made.sha256)
+    store.write_validation(loose.model_copy(update={"checks": loose.checks | {"tail_loss": 0.3}}))
+    async with operator_running(apiserver, settings, window_clock):
+        apiserver.create(manifest(PAPER_CONFIG))
+        apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
+        await settled(apiserver, "promote-abc", "Validating")
+        assert apiserver.read(*JOBS, "default", "promote-abc-validate") is not None
+        assert store.read_pointer() is None
+        # The Job, under this environment's gates, measures the same tail loss.
+        store.write_validation(
+            loose.model_copy(
+                update={
+                    "passed": False,
+                    "failures": ["tail_loss 0.3 > 0.05"],
+                    "checks": loose.checks | {"tail_loss": 0.3},
+                }
+            )
+        )
+        finish_job(apiserver, "promote-abc-validate")
+        status = await settled(apiserver, "promote-abc", "Rejected")
+    assert store.read_pointer() is None
+    assert "GatesUnmet" in status["refusals"]
+
+
+async def test_a_damaged_report_is_validated_again_and_a_damaged_fresh_one_fails_naming_it(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+):
+    candidate(store, MODEL)
+    path = store.validation_path(MODEL)
+    path.write_bytes(b'{"model_id": "model_20260205_abc123", "passed": tr')
+    async with operator_running(apiserver, settings, window_clock):
+        apiserver.create(manifest(PAPER_CONFIG))
+        apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
+        await settled(apiserver, "promote-abc", "Validating")
+        finish_job(apiserver, "promote-abc-validate")  # it left the report as damaged as it was
+        status = await settled(apiserver, "promote-abc", "Failed")
+    assert store.read_pointer() is None
+    message = next(c["message"] for c in status["conditions"] if c["type"] == "Stalled")
+    assert str(path) in message and "not a valid ValidationReport" in message
 
 
 async def test_promotion_rejected_when_validation_fails(
@@ -123,7 +180,7 @@ async def test_promotion_rejected_when_validation_fails(
         finish_job(apiserver, "promote-abc-validate")
         status = await settled(apiserver, "promote-abc", "Rejected")
     assert store.read_pointer() is None
-    assert status["refusals"] == ["ValidationFailed"]
+    assert status["refusals"] == ["ValidationFailed", "GatesUnmet"]
     assert status["validation"]["passed"] is False
     assert status["validation"]["failures"] == ["oos_sharpe 0.1 < 0.5"]
 

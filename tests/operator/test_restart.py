@@ -11,7 +11,7 @@ import pytest
 
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import ManualClock
-from krakenops.core.config import load_config
+from krakenops.core.config import GateThresholds, load_config
 from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action
 from krakenops.operator.promotions import request_id
@@ -152,7 +152,7 @@ async def test_a_promotion_applied_just_before_a_crash_is_recorded_once(
     )
     # The operator wrote the pointer, then died before it could write the status.
     request = PromotionRequest(Action.PROMOTE, "yes-promote", request_id(body), MODEL, "test")
-    PromotionService(store, window_clock).execute(request)
+    PromotionService(store, window_clock, GateThresholds()).execute(request)
     written = store.read_pointer()
 
     running = await start_operator(apiserver, settings, window_clock)
@@ -177,7 +177,7 @@ async def test_a_promotion_applied_before_a_crash_does_not_undo_one_made_while_i
     body = apiserver.create(
         promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote")
     )
-    service = PromotionService(store, window_clock)
+    service = PromotionService(store, window_clock, GateThresholds())
     # The operator wrote the pointer, then died before it could write the status ...
     service.execute(PromotionRequest(Action.PROMOTE, "yes-promote", request_id(body), MODEL))
     # ... and while it was down a person promoted another model with the CLI.

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import cast
+
+import pytest
 
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import RiskLimits
@@ -13,17 +16,22 @@ from krakenops.trader.orders import OrderIntent, OrderType, Side
 from krakenops.trader.paper import PaperKrakenSimulator
 from krakenops.trader.pipeline import Bar, DecisionPipeline
 from krakenops.trader.portfolio import UNOWNED, Portfolio, Position
+from krakenops.trader.resting import RestingEntries
 from krakenops.trader.risk import DenialReason, Proposal, RiskManager
 from tests.trader.scripted import ScriptedPipeline, exit_
 
 
 def engine_on(
-    venue: PaperKrakenSimulator, book: Portfolio, clock: ManualClock, steps: list[list[Proposal]]
+    venue: PaperKrakenSimulator,
+    book: Portfolio,
+    clock: ManualClock,
+    steps: list[list[Proposal]],
+    entries: RestingEntries | None = None,
 ) -> TradingEngine:
     window = DowntimeWindow.parse("03:00", "05:00")
     risk = RiskManager(RiskLimits(), window, clock, book, None, log_events=False)
     pipeline = cast(DecisionPipeline, ScriptedPipeline(steps))
-    return TradingEngine(pipeline, risk, venue, book, log_decisions=False)
+    return TradingEngine(pipeline, risk, venue, book, log_decisions=False, entries=entries)
 
 
 def bar(low: float) -> Bar:
@@ -112,3 +120,27 @@ def test_an_exit_left_open_before_a_restart_holds_back_what_it_will_sell(clock: 
     assert engine.risk.committed_sale("ETH") == 1.0 and engine.risk.committed_risk() == 0.0
     report = engine.step(int(clock.now().timestamp()), {})
     assert [d.reason for _, d in report.denials] == [DenialReason.INVALID_ORDER]
+
+
+def test_an_entry_that_fills_only_after_a_restart_keeps_its_strategy_and_stop(
+    clock: ManualClock, tmp_path: Path
+):
+    venue = PaperKrakenSimulator(seed=1, clock=clock)
+    book = Portfolio(venue.balances()["USD"], marks={"ETH": 2000.0})
+    # Risks 0.9 x (2000 - 1800) = 180 USD, within the 2% a trade may; rests under the market.
+    entry = Proposal(limit_buy("ko-1-ETH-enter-0", 0.9, 1900.0), 1800.0, "ko-1-ETH-enter-0")
+    recorded = tmp_path / "resting_entries.json"
+    engine_on(venue, book, clock, [[entry]], RestingEntries(recorded)).step(
+        int(clock.now().timestamp()), {}
+    )
+    # The trader restarts before anything filled: a new engine, the same venue and record.
+    restarted = engine_on(venue, book, clock, [[]], RestingEntries(recorded))
+    assert restarted.adopt(venue.open_orders()) == ["ko-1-ETH-enter-0"]
+    assert restarted.risk.committed_risk("ETH") == pytest.approx(0.9 * (1900.0 - 1800.0))
+
+    clock.advance(timedelta(hours=1))
+    report = restarted.step(int(clock.now().timestamp()), {"ETH": bar(1850.0)})
+    assert [(b.fill.quantity, b.strategy) for b in report.fills] == [(0.9, "trend_follower")]
+    position = book.positions["ETH"]
+    assert (position.stop_price, position.signal_id) == (1800.0, "ko-1-ETH-enter-0")
+    assert not restarted.resting and RestingEntries(recorded).get("ko-1-ETH-enter-0") is None

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import RiskLimits
@@ -113,6 +117,7 @@ def test_a_two_percent_daily_loss_trips_the_kill_switch(tmp_path: Path):
     portfolio = Portfolio(10_000.0)
     holding(portfolio, "ETH", 2.0, 2000.0, 1800.0)
     risk = manager(tmp_path, portfolio=portfolio)
+    risk.roll_day()  # the first step: the day's baseline from the marks of now
     portfolio.mark("ETH", 1905.0)  # -190 USD: -1.9%
     risk.observe_equity()
     assert not risk.state.kill_switch
@@ -340,3 +345,75 @@ def test_limits_come_from_the_configuration(tmp_path: Path):
     assert denial is not None and denial.reason is DenialReason.DAILY_TRADE_LIMIT
     risk.record_closed(loss())
     assert risk.state.kill_switch
+
+
+# A well-formed state of today, and per field values of the wrong type or out of range.
+GOOD_STATE = {
+    "day": "2026-02-05",
+    "kill_switch": False,
+    "kill_reason": "",
+    "trades_today": 1,
+    "consecutive_losses": 0,
+    "day_start_equity": 10_000.0,
+    "realized_pnl_today": 0.0,
+}
+MALFORMED: dict[str, list[object]] = {
+    "day": [20260205, "2026-02-5", "yesterday", None, "2026-02-05\n"],
+    "kill_switch": [0, "false", None, "", 0.0],
+    "kill_reason": [0, None, []],
+    "trades_today": [-1, "1", 1.5, None, True],
+    "consecutive_losses": [-2, "0", None, False],
+    "day_start_equity": [-1.0, "10000", None, True],
+    "realized_pnl_today": ["0", None, [1]],
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    field=st.sampled_from(sorted(MALFORMED)),
+    data=st.data(),
+)
+def test_a_malformed_risk_state_starts_with_the_kill_switch_on(field: str, data: st.DataObject):
+    value = data.draw(st.sampled_from(MALFORMED[field]))
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "risk_state.json").write_text(json.dumps(GOOD_STATE | {field: value}))
+        risk = manager(Path(folder))
+        assert risk.state.kill_switch, f"{field}={value!r} loaded with the switch off"
+
+
+def test_a_well_formed_risk_state_loads_as_written(tmp_path: Path):
+    (tmp_path / "risk_state.json").write_text(json.dumps(GOOD_STATE))
+    risk = manager(tmp_path)
+    assert not risk.state.kill_switch and risk.state.trades_today == 1
+
+
+def held(price: float) -> Portfolio:
+    """A book all in ETH (100 units, no cash), marked at `price`."""
+    cost = price * 100.0
+    position = Position("ETH", "trend", 100.0, price, price * 0.5, 0, price, cost, cost)
+    return Portfolio(0.0, {"ETH": position}, {"ETH": price})
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    stale=st.floats(50, 200),
+    fresh=st.floats(50, 200),
+    later=st.floats(50, 200),
+)
+def test_after_a_restart_on_a_new_day_the_daily_loss_is_measured_from_that_days_marks(
+    stale: float, fresh: float, later: float
+):
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        # Saved when the trader stopped for a window across midnight, with yesterday's marks.
+        state = GOOD_STATE | {"day": "2026-02-04", "day_start_equity": stale * 100.0}
+        (root / "risk_state.json").write_text(json.dumps(state))
+        portfolio = held(stale)
+        risk = manager(root, ManualClock(datetime(2026, 2, 5, 5, 0, tzinfo=UTC)), portfolio)
+        portfolio.mark("ETH", fresh)  # the first step's bars
+        risk.roll_day()
+        risk.observe_equity()
+        assert risk.state.day_start_equity == pytest.approx(fresh * 100.0)
+        portfolio.mark("ETH", later)
+        risk.observe_equity()
+        assert risk.state.kill_switch == (later / fresh - 1.0 <= -LIMITS.max_daily_loss)

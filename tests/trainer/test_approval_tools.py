@@ -82,6 +82,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     report_sha=st.sampled_from(["candidate", "other", None]),
     tampered=st.booleans(),
     has_previous=st.booleans(),
+    turnover=st.sampled_from([1.5, 2.0, 7.5]),
 )
 def test_the_pointer_changes_exactly_when_every_condition_holds(
     lab,
@@ -94,6 +95,7 @@ def test_the_pointer_changes_exactly_when_every_condition_holds(
     report_sha,
     tampered,
     has_previous,
+    turnover,
 ):
     store, new = lab.store, lab.new
     lab.reset(current=lab.new if rollback else lab.old, previous=lab.old if has_previous else None)
@@ -103,7 +105,10 @@ def test_the_pointer_changes_exactly_when_every_condition_holds(
             ValidationReport(
                 model_id=new.model_id,
                 passed=passed,
-                checks={"integrity": True},
+                # The environment's gates (the defaults here) hold the turnover to 2.0.
+                checks={"integrity": True, "oos_sharpe": 0.8}
+                | factories.WITHIN_DEFAULT_GATES
+                | {"annual_turnover": turnover},
                 failures=["oos_sharpe 0.1 < 0.5"] if listed_failure else [],
                 sha256={"candidate": new.sha256, "other": "f" * 64, None: None}[report_sha],
             )
@@ -134,6 +139,7 @@ def test_the_pointer_changes_exactly_when_every_condition_holds(
             and not listed_failure
             and report_sha == "candidate"
             and not tampered
+            and turnover <= 2.0
         )
     assert changed == expected
     assert code == (0 if expected else 1)
@@ -161,19 +167,30 @@ def promote_args(root: Path, model_id: str, *extra: str) -> list[str]:
     ]
 
 
-def test_promote_then_rollback_through_the_commands(
-    store: ArtifactStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
-    root = tmp_path / "data"
+def two_validated(store: ArtifactStore) -> tuple[Candidate, Candidate]:
     first = factories.candidate(store, "model_20260101_first", b"first")
     second = factories.candidate(store, "model_20260205_second", b"second")
     for written in (first, second):
         store.write_validation(factories.report(written.model_id, written.sha256))
+    return first, second
+
+
+def rollback_args(root: Path) -> list[str]:
+    return [
+        *("--config", str(PAPER_CONFIG), "--root", str(root)),
+        *("--env", "paper_kraken_crypto_global", "--confirm", "yes-rollback"),
+    ]
+
+
+def test_promote_then_rollback_through_the_commands(
+    store: ArtifactStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    root = tmp_path / "data"
+    first, second = two_validated(store)
     assert promote_command(promote_args(root, first.model_id, "--confirm", "yes-promote")) == 0
     assert promote_command(promote_args(root, second.model_id, "--confirm", "yes-promote")) == 0
     assert "now trades model_20260205_second" in capsys.readouterr().out
-    rollback = ["--config", str(PAPER_CONFIG), "--root", str(root)]
-    rollback += ["--env", "paper_kraken_crypto_global", "--confirm", "yes-rollback"]
+    rollback = rollback_args(root)
     assert rollback_command(rollback) == 0
     pointer = store.read_pointer()
     assert pointer is not None and pointer.model_id == first.model_id
@@ -193,7 +210,7 @@ def test_a_refusal_names_each_unmet_condition(
     code = promote_command(promote_args(tmp_path / "data", written.model_id, "--confirm", "yes"))
     err = capsys.readouterr().err
     assert code == 1
-    assert "ConfirmationMismatch, ValidationFailed" in err
+    assert "ConfirmationMismatch, ValidationFailed, GatesUnmet" in err
     assert "confirm is 'yes'; promote needs 'yes-promote'" in err
     assert "validation of model_20260205_abc123 failed: oos_sharpe 0.1 < 0.5" in err
     assert store.read_pointer() is None
@@ -233,3 +250,69 @@ def test_a_missing_config_file_is_bad_input(tmp_path: Path, capsys: pytest.Captu
     args = ["--config", str(tmp_path / "absent.yaml"), "--env", "paper_kraken_crypto_global"]
     assert rollback_command([*args, "--confirm", "yes-rollback"]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_a_report_passed_under_loosened_thresholds_is_refused_by_the_environments_gates(
+    store: ArtifactStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    written = factories.candidate(store, "model_20260205_churn")
+    # What `krakenops validate --max-turnover 1000000` writes for a candidate turning over 7.5x.
+    loose = factories.report(written.model_id, written.sha256)
+    loose = loose.model_copy(update={"checks": loose.checks | {"annual_turnover": 7.5}})
+    store.write_validation(loose)
+    args = promote_args(tmp_path / "data", written.model_id, "--confirm", "yes-promote")
+    assert promote_command(args) == 1
+    err = capsys.readouterr().err
+    assert "(GatesUnmet)" in err
+    assert "annual_turnover 7.5 > 2 (spec.trainer.gates.maxTurnover 2)" in err
+    assert store.read_pointer() is None
+
+
+def test_promoting_another_environment_needs_that_environments_own_config(
+    store: ArtifactStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    written = factories.candidate(store, "model_20260205_abc123")
+    store.write_validation(factories.report(written.model_id, written.sha256))
+    live = ArtifactStore(store.settings, "live_kraken_crypto_global")
+    live.ensure_layout()
+    args = promote_args(tmp_path / "data", written.model_id, "--confirm", "yes-promote")
+    args[args.index("paper-kraken-crypto-global")] = "live_kraken_crypto_global"
+    assert promote_command(args) == 2
+    assert "pass live_kraken_crypto_global's own --config" in capsys.readouterr().err
+    assert live.read_pointer() is None
+
+
+def test_a_damaged_audit_log_is_a_refusal_naming_its_line(
+    store: ArtifactStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    written = factories.candidate(store, "model_20260205_abc123")
+    store.write_validation(factories.report(written.model_id, written.sha256))
+    store.approvals_log.write_text('{"model_id": "model_x", "action": "promote"}\n')
+    args = promote_args(tmp_path / "data", written.model_id, "--confirm", "yes-promote")
+    assert promote_command(args) == 1
+    err = capsys.readouterr().err
+    assert "(ArtifactDamaged)" in err
+    assert f"{store.approvals_log}:1: not a valid AuditRecord" in err
+    assert "to repair" in err
+    assert store.read_pointer() is None
+
+
+def test_the_same_command_run_twice_changes_nothing_the_second_time_and_says_so(
+    store: ArtifactStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    root = tmp_path / "data"
+    first, second = two_validated(store)
+    assert promote_command(promote_args(root, first.model_id, "--confirm", "yes-promote")) == 0
+    for _ in range(2):
+        assert promote_command(promote_args(root, second.model_id, "--confirm", "yes-promote")) == 0
+    assert "nothing to do for paper_kraken_crypto_global" in capsys.readouterr().out
+    rollback = rollback_args(root)
+    for _ in range(2):
+        assert rollback_command(rollback) == 0
+    assert "already rolled back to model_20260101_first" in capsys.readouterr().out
+    actions = [(r.action.value, r.to_model) for r in store.audit_records()]
+    assert actions == [
+        ("promote", first.model_id),
+        ("promote", second.model_id),
+        ("rollback", first.model_id),
+    ]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import ManualClock
@@ -38,6 +39,20 @@ def copied(trained: Trained, tmp_path: Path, market_dir: Path) -> tuple[Artifact
 
 def at_root(store: ArtifactStore, *extra: str) -> list[str]:
     return ["--config", str(PAPER_CONFIG), "--root", str(store.settings.root), *extra]
+
+
+def with_lenient_gates(store: ArtifactStore, tmp_path: Path, *extra: str) -> list[str]:
+    """Arguments naming the paper environment with gates as lenient as LENIENT's flags."""
+    lenient = tmp_path / "lenient.yaml"
+    manifest = yaml.safe_load(PAPER_CONFIG.read_text())
+    manifest["spec"]["trainer"]["gates"] = {
+        "minOosSharpe": -1000,
+        "maxDrawdown": 1,
+        "maxTailLoss": 1,
+        "maxTurnover": 100000,
+    }
+    lenient.write_text(yaml.safe_dump(manifest))
+    return ["--config", str(lenient), "--root", str(store.settings.root), *extra]
 
 
 def args(store: ArtifactStore, *extra: str) -> list[str]:
@@ -120,8 +135,8 @@ def test_a_malformed_model_id_is_bad_input_and_no_report_is_written(
     assert not any(store.validations.rglob("*.json"))
 
 
-def test_a_candidate_validated_with_the_flags_passes_and_can_be_promoted(
-    copied, capsys: pytest.CaptureFixture[str]
+def test_a_report_passed_under_lenient_flags_promotes_only_under_gates_as_lenient(
+    copied, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
     store, model_id = copied
     assert validate_command(args(store, "--model-id", model_id, *LENIENT)) == 0
@@ -130,7 +145,11 @@ def test_a_candidate_validated_with_the_flags_passes_and_can_be_promoted(
     assert {g.name: g.threshold for g in report.gates}["oos_sharpe"] == -1000
     promote = ["--env", "paper_kraken_crypto_global", "--model-id", model_id]
     promote += ["--reason", "gates passed", "--confirm", "yes-promote"]
-    assert promote_command(at_root(store, *promote)) == 0
+    # The flags loosened the report, not the environment: its own gates still hold.
+    assert promote_command(at_root(store, *promote)) == 1
+    assert "(GatesUnmet)" in capsys.readouterr().err
+    assert store.read_pointer() is None
+    assert promote_command(with_lenient_gates(store, tmp_path, *promote)) == 0
     pointer = store.read_pointer()
     assert pointer is not None and pointer.model_id == model_id
     assert pointer.sha256 == report.sha256
@@ -210,12 +229,13 @@ def test_too_few_unseen_days_fail_validation(trained: Trained, tmp_path: Path):
 
 
 def test_the_approved_model_is_revalidated_beside_its_candidate_report(
-    copied, capsys: pytest.CaptureFixture[str]
+    copied, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
     store, model_id = copied
     assert validate_command(args(store, "--model-id", model_id, *LENIENT)) == 0
     promote = ["--env", "paper_kraken_crypto_global", "--model-id", model_id]
-    assert promote_command(at_root(store, *promote, "--confirm", "yes-promote")) == 0
+    promote += ["--confirm", "yes-promote"]
+    assert promote_command(with_lenient_gates(store, tmp_path, *promote)) == 0
     before = store.validation_path(model_id).read_bytes()
     capsys.readouterr()
     code = validate_command(args(store, "--approved"))
@@ -251,12 +271,13 @@ def test_an_environment_without_an_approved_model_has_nothing_to_validate(
 
 
 def test_an_approved_model_replaced_by_other_whole_files_fails_integrity(
-    trained: Trained, copied, capsys: pytest.CaptureFixture[str]
+    trained: Trained, copied, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
     store, model_id = copied
     assert validate_command(args(store, "--model-id", model_id, *LENIENT)) == 0
     promote = ["--env", "paper_kraken_crypto_global", "--model-id", model_id]
-    assert promote_command(at_root(store, *promote, "--confirm", "yes-promote")) == 0
+    promote += ["--confirm", "yes-promote"]
+    assert promote_command(with_lenient_gates(store, tmp_path, *promote)) == 0
     # Someone rewrites the candidate with a consistent manifest: whole, but not what was approved.
     original = trained.result.candidate
     shutil.rmtree(store.candidates / model_id)

@@ -6,16 +6,24 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from krakenops.core.atomic import append_jsonl, fsync_dir, read_jsonl, write_atomic
+from krakenops.core.atomic import (
+    TMP_SUFFIX,
+    TornRecordError,
+    append_jsonl,
+    fsync_dir,
+    read_jsonl_lines,
+    write_atomic,
+)
 from krakenops.core.config import ArtifactSettings
 from krakenops.core.records import (
     ApprovedPointer,
@@ -31,17 +39,34 @@ __all__ = [
     "ArtifactError",
     "ArtifactStore",
     "Candidate",
+    "DamagedLogError",
     "IntegrityError",
     "IsolationError",
     "check_isolation",
 ]
 
 _MANIFEST = "sha256.txt"
+_STAGING = ".staging-"
+_REQUIRED = ("metadata.json", "metrics.json")
+# A training run ends within its downtime window: what is older belongs to no live writer.
+STALE_AFTER = timedelta(hours=12)
 _R = TypeVar("_R", bound=BaseModel)
 
 
 class ArtifactError(RuntimeError):
     """An artifact is missing or unreadable; the message names the file."""
+
+
+class DamagedLogError(ArtifactError):
+    """A line of an append-only log does not parse; the message names the file, the line and
+    how to repair it."""
+
+
+# Nothing is rewritten for the operator of the system: the log is an audit trail.
+_LOG_REPAIR = (
+    "to repair: stop promotions, copy the log aside for the audit, move that line out of the "
+    "log into <log>.damaged (keeping every other line as it is), then try again"
+)
 
 
 class IntegrityError(ArtifactError):
@@ -119,6 +144,36 @@ class ArtifactStore:
 
     def verify_isolation(self) -> None:
         check_isolation(self.roots(), self.settings.forbidden_markers)
+        # The scope is checked by the config, but a symlink on the way can still lead out.
+        base = Path(self.settings.root)
+        inside = base.resolve()
+        for label, path in self.roots().items():
+            resolved = path.resolve()
+            if not resolved.is_relative_to(inside):
+                raise IsolationError(
+                    f"{label} {path} resolves to {resolved}, outside the artifact root {base}"
+                )
+
+    def sweep_stale(self, older_than: timedelta = STALE_AFTER) -> list[Path]:
+        """Remove what writers killed outright left behind: staging folders of candidates and
+        temporary files of atomic writes, once older than any writer still at work could be."""
+        cutoff = time.time() - older_than.total_seconds()
+        found = [*self.candidates.glob(f"{_STAGING}*")]
+        for folder in (self.models, self.validations, self.pointer_dir, self.datasets):
+            found.extend(folder.rglob(f"*{TMP_SUFFIX}") if folder.is_dir() else ())
+        removed = []
+        for path in found:
+            try:
+                if path.lstat().st_mtime >= cutoff:
+                    continue
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+            except FileNotFoundError:  # another sweeper was first
+                continue
+            removed.append(path)
+        return removed
 
     def ensure_layout(self) -> None:
         for path in (self.candidates, self.validations, self.pointer_dir, self.logs, self.datasets):
@@ -139,7 +194,7 @@ class ArtifactStore:
         if final.exists():
             raise ArtifactError(f"candidate {metadata.model_id} already exists")
         self.candidates.mkdir(parents=True, exist_ok=True)
-        staging = self.candidates / f".staging-{metadata.model_id}-{uuid.uuid4().hex[:8]}"
+        staging = self.candidates / f"{_STAGING}{metadata.model_id}-{uuid.uuid4().hex[:8]}"
         staging.mkdir()
         try:
             contents = dict(files)
@@ -173,8 +228,9 @@ class ArtifactStore:
             raise ArtifactError(f"candidate {model_id} cannot be read: {error}") from None
 
     def verify_candidate(self, model_id: str) -> str:
-        """Check every file against the manifest; return the candidate digest or raise."""
-        return self._read_verified(model_id)[0]
+        """Check every file against the manifest, and that it holds what a model needs (its
+        metadata, metrics and model file); return the candidate digest or raise."""
+        return self.open_candidate(model_id).sha256
 
     def open_candidate(self, model_id: str, expected_sha256: str | None = None) -> Candidate:
         """Verify and read a candidate; a digest other than `expected_sha256` is refused."""
@@ -222,6 +278,10 @@ class ArtifactStore:
             if hashlib.sha256(data).hexdigest() != expected:
                 raise IntegrityError(f"candidate {model_id}: {name} does not match its sha256")
             files[name] = data
+        # A manifest listing nothing (or not these) verifies nothing a model needs.
+        missing = [name for name in _REQUIRED if name not in files]
+        if missing:
+            raise IntegrityError(f"candidate {model_id}: its {_MANIFEST} does not list {missing}")
         present = {p.name for p in directory.iterdir()} - {_MANIFEST}
         if present - files.keys():
             raise IntegrityError(
@@ -291,15 +351,36 @@ class ArtifactStore:
         append_jsonl(self.approvals_log, record.model_dump(mode="json"))
 
     def audit_records(self) -> Iterator[AuditRecord]:
-        for raw in read_jsonl(self.approvals_log):
-            yield AuditRecord.model_validate(raw)
+        return _records(self.approvals_log, AuditRecord)
 
     def append_registry(self, record: RegistryRecord) -> None:
         append_jsonl(self.registry_log, record.model_dump(mode="json"))
 
     def registry_records(self) -> Iterator[RegistryRecord]:
-        for raw in read_jsonl(self.registry_log):
-            yield RegistryRecord.model_validate(raw)
+        return _records(self.registry_log, RegistryRecord)
+
+
+def _records(path: Path, schema: type[_R]) -> Iterator[_R]:
+    """Each line of a log as `schema`; a damaged line raises DamagedLogError naming it."""
+    try:
+        for number, raw in read_jsonl_lines(path):
+            try:
+                yield schema.model_validate(raw)
+            except ValidationError as error:
+                raise DamagedLogError(
+                    f"{path}:{number}: not a valid {schema.__name__}: {_fields(error)}; "
+                    f"{_LOG_REPAIR}"
+                ) from None
+    except TornRecordError as error:
+        raise DamagedLogError(f"{error}; {_LOG_REPAIR}") from None
+    except OSError as error:
+        raise ArtifactError(f"{path} cannot be read: {error}") from None
+
+
+def _fields(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'document'}: {e['msg']}" for e in error.errors()
+    )
 
 
 def _dump(record: BaseModel) -> bytes:
@@ -327,10 +408,7 @@ def _validate(data: bytes, path: Path, schema: type[_R]) -> _R:
     try:
         return schema.model_validate_json(data)
     except ValidationError as error:
-        fields = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'document'}: {e['msg']}" for e in error.errors()
-        )
-        raise ArtifactError(f"{path} is not a valid {schema.__name__}: {fields}") from None
+        raise ArtifactError(f"{path} is not a valid {schema.__name__}: {_fields(error)}") from None
 
 
 def _write_synced(path: Path, data: bytes) -> None:

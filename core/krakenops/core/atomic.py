@@ -6,18 +6,25 @@ import contextlib
 import fcntl
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "TMP_SUFFIX",
     "TornRecordError",
     "append_jsonl",
     "exclusive_lock",
     "fsync_dir",
     "read_jsonl",
+    "read_jsonl_lines",
     "write_atomic",
 ]
+
+
+# What a temporary file of write_atomic ends in, so a sweep can tell one from anything else.
+TMP_SUFFIX = ".krakenops-tmp"
 
 
 class TornRecordError(ValueError):
@@ -36,14 +43,20 @@ def fsync_dir(directory: Path) -> None:
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that a reader (or a crash) sees the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    # Every container is PID 1 and the claim is shared between hosts: only a random name is
+    # this writer's own. O_EXCL refuses, rather than shares, a name that exists all the same.
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}{TMP_SUFFIX}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
     try:
-        _write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     fsync_dir(path.parent)
 
 
@@ -71,6 +84,12 @@ def append_jsonl(path: Path, record: dict[str, Any]) -> None:
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     """Yield every complete record; an unterminated last line (a write cut short) is skipped."""
+    for _, record in read_jsonl_lines(path):
+        yield record
+
+
+def read_jsonl_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """Every complete record with its line number, for errors that must say where to look."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -81,9 +100,11 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            yield json.loads(line)
-        except json.JSONDecodeError as error:
-            raise TornRecordError(f"{path}:{number}: unreadable record: {error.msg}") from None
+            record = json.loads(line)
+        except ValueError as error:  # bad JSON, or bytes that are not UTF-8 at all
+            reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+            raise TornRecordError(f"{path}:{number}: unreadable record: {reason}") from None
+        yield number, record
 
 
 def _cut_torn_tail(fd: int) -> None:

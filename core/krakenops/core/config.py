@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from pydantic.alias_generators import to_camel
 from krakenops.core.window import DowntimeWindow, parse_hhmm
 
 __all__ = [
+    "SCOPE_PATTERN",
     "ArtifactSettings",
     "ConfigError",
     "CredentialsRef",
@@ -228,12 +230,19 @@ class StorageSettings(Spec):
     )
 
 
+# Relative segments, each starting with a letter, digit or '_': no '/' at the start, no '.' or
+# '..' segment, no empty one, so the scope cannot lead out of the root. The CRD holds the same.
+SCOPE_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$"
+
+
 class ArtifactSettings(Spec):
     root: Path = Field(
         Path("/data"), description="Filesystem root of artifacts, logs, datasets and ledgers."
     )
     scope: str = Field(
-        "crypto/kraken_global", description="Sub-path that isolates this system's files."
+        "crypto/kraken_global",
+        pattern=SCOPE_PATTERN,
+        description="Sub-path that isolates this system's files: relative, no '..'.",
     )
     forbidden_markers: tuple[str, ...] = Field(
         ("swing",), description="Substrings no artifact path may contain."
@@ -337,10 +346,33 @@ def load_config(path: Path | str) -> EnvironmentConfig:
     except OSError as error:
         raise ConfigError(f"{source}: cannot read: {error.strerror}") from None
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as error:
         raise ConfigError(f"{source}: not valid YAML: {error}") from None
     return parse_manifest(document, source)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping: the last one would win
+    silently, and a risk limit given twice could be loosened without a word."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, Hashable):
+                break  # SafeLoader's own error says so
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} is given twice (lines {seen[key]} and {line}); "
+                    "give it once, as the last one would win",
+                    key_node.start_mark,
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def _describe(error: ValidationError) -> str:

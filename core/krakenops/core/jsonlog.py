@@ -34,6 +34,8 @@ class JsonFormatter(logging.Formatter):
                 document[key] = value
         if record.exc_info:
             document["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # an exception a guard has already rendered (and redacted)
+            document["exception"] = record.exc_text
         return json.dumps(document, default=str, separators=(",", ":"))
 
 

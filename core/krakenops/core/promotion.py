@@ -9,6 +9,8 @@ from pathlib import Path
 from krakenops.core.artifacts import ArtifactError, ArtifactStore, IntegrityError
 from krakenops.core.atomic import exclusive_lock
 from krakenops.core.clock import Clock
+from krakenops.core.config import GateThresholds
+from krakenops.core.gates import unmet_gates
 from krakenops.core.records import (
     Action,
     ApprovedPointer,
@@ -37,8 +39,11 @@ class Refusal(StrEnum):
     CANDIDATE_TAMPERED = "CandidateTampered"
     VALIDATION_MISSING = "ValidationMissing"
     VALIDATION_FAILED = "ValidationFailed"
+    GATES_UNMET = "GatesUnmet"
+    REPORT_MISMATCH = "ReportMismatch"
     SHA256_MISMATCH = "Sha256Mismatch"
     NO_PREVIOUS_MODEL = "NoPreviousModel"
+    ARTIFACT_DAMAGED = "ArtifactDamaged"
 
 
 @dataclass(frozen=True)
@@ -72,11 +77,15 @@ def decide(
     confirm: str | None,
     validation: ValidationReport | None,
     candidate_sha256: str | None,
+    *,
+    gates: GateThresholds,
+    model_id: str | None = None,
 ) -> tuple[Refusal, ...]:
     """Every unmet condition of a promotion; empty means the pointer may be written.
 
     `candidate_sha256` is the digest computed from the candidate's files just now, or
-    None when they are missing or do not match their own manifest.
+    None when they are missing or do not match their own manifest. `gates` are those of the
+    environment whose pointer moves, as they are now; `model_id` is the candidate's folder.
     """
     refusals: list[Refusal] = []
     if confirm != action.confirmation:
@@ -89,6 +98,12 @@ def decide(
         else:
             if not validation.passed or validation.failures:
                 refusals.append(Refusal.VALIDATION_FAILED)
+            # A report that passed under loosened thresholds, or another environment's, does
+            # not move this pointer: its measured values must meet this environment's gates.
+            if unmet_gates(validation, gates):
+                refusals.append(Refusal.GATES_UNMET)
+            if model_id is not None and validation.model_id != model_id:
+                refusals.append(Refusal.REPORT_MISMATCH)
             if validation.sha256 is None or validation.sha256 != candidate_sha256:
                 refusals.append(Refusal.SHA256_MISMATCH)
     return tuple(refusals)
@@ -100,12 +115,21 @@ class PromotionService:
 
     store: ArtifactStore
     clock: Clock
+    gates: GateThresholds  # the gates of the environment whose pointer this service moves
     lock_path: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.lock_path = self.store.pointer_dir / ".pointer.lock"
 
     def execute(self, request: PromotionRequest) -> PromotionOutcome:
+        try:
+            return self._execute(request)
+        except ArtifactError as error:
+            # A damaged audit log, pointer or report: nothing can be decided safely from it, and
+            # the message names the file (and line) to repair.
+            return self._refuse(request, (Refusal.ARTIFACT_DAMAGED,), [str(error)])
+
+    def _execute(self, request: PromotionRequest) -> PromotionOutcome:
         with exclusive_lock(self.lock_path):
             current = self.store.read_pointer()
             changes = self._changes()
@@ -130,6 +154,9 @@ class PromotionService:
         and the previous-pointer file that mirrors what a rollback restores."""
         if current.promotion not in changes:
             changes[current.promotion] = self._record(current)
+        elif not self._registered(current):
+            # Killed between the audit line and the registry line: the registry gets its event.
+            self._register(current)
         if current.keeps_previous and self.store.read_previous_pointer() != current.previous:
             self.store.write_previous_pointer(current.previous)
 
@@ -160,9 +187,11 @@ class PromotionService:
         except ArtifactError as error:
             return self._refuse(request, (Refusal.CANDIDATE_MISSING,), [str(error)])
         validation = self.store.read_validation(model_id)
-        refusals = decide(request.action, request.confirm, validation, sha)
+        refusals = decide(
+            request.action, request.confirm, validation, sha, gates=self.gates, model_id=model_id
+        )
         if refusals:
-            messages.extend(_explain(r, request, validation, sha) for r in refusals)
+            messages.extend(self._explain(r, request, validation, sha) for r in refusals)
             return self._refuse(request, refusals, messages)
         assert sha is not None
         if current is not None and (current.model_id, current.sha256) == (model_id, sha):
@@ -188,8 +217,8 @@ class PromotionService:
     def _rollback(
         self, request: PromotionRequest, current: ApprovedPointer | None
     ) -> PromotionOutcome:
-        refusals = list(decide(request.action, request.confirm, None, None))
-        messages = [_explain(r, request, None, None) for r in refusals]
+        refusals = list(decide(request.action, request.confirm, None, None, gates=self.gates))
+        messages = [self._explain(r, request, None, None) for r in refusals]
         previous = self._restorable(current)
         if previous is None:
             refusals.append(Refusal.NO_PREVIOUS_MODEL)
@@ -238,21 +267,27 @@ class PromotionService:
             sha256=pointer.sha256,
         )
         self.store.append_audit(record)
-        event = (
-            RegistryEvent.PROMOTED
-            if pointer.action is Action.PROMOTE
-            else RegistryEvent.ROLLED_BACK
-        )
+        self._register(pointer)
+        return record
+
+    def _register(self, pointer: ApprovedPointer) -> None:
+        """The registry event of the change that wrote `pointer`."""
         self.store.append_registry(
             RegistryRecord(
-                timestamp=at,
+                timestamp=pointer.promoted_at,
                 model_id=pointer.model_id,
-                event=event,
+                event=_event_of(pointer),
                 env=self.store.env_id,
                 details={"promotion": pointer.promotion},
             )
         )
-        return record
+
+    def _registered(self, pointer: ApprovedPointer) -> bool:
+        event, env = _event_of(pointer), self.store.env_id
+        return any(
+            r.event is event and r.env == env and r.details.get("promotion") == pointer.promotion
+            for r in self.store.registry_records()
+        )
 
     def _refuse(
         self, request: PromotionRequest, refusals: tuple[Refusal, ...], messages: list[str]
@@ -277,6 +312,43 @@ class PromotionService:
         )
         return PromotionOutcome(False, refusals=refusals, messages=tuple(messages))
 
+    def _explain(
+        self,
+        refusal: Refusal,
+        request: PromotionRequest,
+        report: ValidationReport | None,
+        sha: str | None,
+    ) -> str:
+        match refusal:
+            case Refusal.CONFIRMATION_MISMATCH:
+                message = (
+                    f"confirm is {request.confirm!r}; {request.action.value} needs "
+                    f"{request.action.confirmation!r}"
+                )
+            case Refusal.VALIDATION_MISSING:
+                message = f"no validation report for {request.model_id}"
+            case Refusal.VALIDATION_FAILED:
+                failed = ", ".join(report.failures) if report else ""
+                message = f"validation of {request.model_id} failed: {failed or 'passed is false'}"
+            case Refusal.GATES_UNMET:
+                unmet = "; ".join(unmet_gates(report, self.gates)) if report else ""
+                message = f"{request.model_id} does not meet {self.store.env_id}'s gates: {unmet}"
+            case Refusal.REPORT_MISMATCH:
+                shown = report.model_id if report else None
+                message = f"the report for {request.model_id} is about {shown}"
+            case Refusal.SHA256_MISMATCH:
+                validated = report.sha256 if report else None
+                message = f"validation was for sha256 {validated}, candidate is {sha}"
+            case Refusal.CANDIDATE_TAMPERED:
+                message = f"candidate {request.model_id} does not match its sha256 manifest"
+            case _:
+                message = refusal.value
+        return message
+
+
+def _event_of(pointer: ApprovedPointer) -> RegistryEvent:
+    return RegistryEvent.PROMOTED if pointer.action is Action.PROMOTE else RegistryEvent.ROLLED_BACK
+
 
 def _is_model_id(value: str) -> bool:
     try:
@@ -284,26 +356,3 @@ def _is_model_id(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _explain(
-    refusal: Refusal, request: PromotionRequest, report: ValidationReport | None, sha: str | None
-) -> str:
-    match refusal:
-        case Refusal.CONFIRMATION_MISMATCH:
-            return (
-                f"confirm is {request.confirm!r}; {request.action.value} needs "
-                f"{request.action.confirmation!r}"
-            )
-        case Refusal.VALIDATION_MISSING:
-            return f"no validation report for {request.model_id}"
-        case Refusal.VALIDATION_FAILED:
-            failed = ", ".join(report.failures) if report else ""
-            return f"validation of {request.model_id} failed: {failed or 'passed is false'}"
-        case Refusal.SHA256_MISMATCH:
-            validated = report.sha256 if report else None
-            return f"validation was for sha256 {validated}, candidate is {sha}"
-        case Refusal.CANDIDATE_TAMPERED:
-            return f"candidate {request.model_id} does not match its sha256 manifest"
-        case _:
-            return refusal.value

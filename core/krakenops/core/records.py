@@ -27,19 +27,19 @@ __all__ = [
     "parse_model_id",
 ]
 
-_MODEL_ID = re.compile(r"^model_[a-z0-9_]{1,80}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_MODEL_ID = re.compile(r"model_[a-z0-9_]{1,80}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def parse_model_id(value: str) -> str:
     """`value` if it is a model id; a model id names a folder, so nothing else may pass."""
-    if not _MODEL_ID.match(value):
+    if not _MODEL_ID.fullmatch(value):  # whole string: `$` would let a trailing newline in
         raise ValueError(f"{value!r} is not a model id (model_ followed by a-z, 0-9, _)")
     return value
 
 
 def _sha256(value: str) -> str:
-    if not _SHA256.match(value):
+    if not _SHA256.fullmatch(value):
         raise ValueError(f"{value!r} is not a lowercase hex sha256")
     return value
 
@@ -109,7 +109,12 @@ class GateCheck(Record):
 
 
 class ValidationReport(Record):
-    """The seed's validation file, with the sha256 it was computed for and each check's threshold."""
+    """The seed's validation file, with the sha256 it was computed for and each check's threshold.
+
+    A promotion reads the measured values (`gates`, else `checks`) against the gates of the
+    environment whose pointer moves; the thresholds recorded here only say what the report was
+    made under. `model_id` and `sha256` must name the candidate the report is used for.
+    """
 
     model_id: ModelId
     passed: bool
@@ -119,6 +124,9 @@ class ValidationReport(Record):
     validated_at: datetime | None = None
     gates: list[GateCheck] = Field(default_factory=list)
     report_path: str | None = None
+    environment: str | None = Field(None, description="The environment whose config made it.")
+    data_start: datetime | None = Field(None, description="First unseen bar replayed.")
+    data_end: datetime | None = Field(None, description="End of the last unseen bar replayed.")
 
 
 class ApprovedPointer(Record):

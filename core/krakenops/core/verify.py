@@ -10,7 +10,7 @@ from enum import StrEnum
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from krakenops.core.artifacts import ArtifactError, ArtifactStore, IsolationError
+from krakenops.core.artifacts import ArtifactError, ArtifactStore, Candidate, IsolationError
 from krakenops.core.clock import Clock
 from krakenops.core.config import EnvironmentConfig, Mode
 from krakenops.core.universe import Universe
@@ -29,6 +29,10 @@ RULE = "=" * 80
 # A component that can reach the venue of a mode registers a probe factory here under the mode's
 # name (`factory(clock) -> probe`); core imports no component.
 PROBE_GROUP = "krakenops.probes"
+# The trader registers its model loader here (`check(candidate)`, raising ArtifactError), so that
+# the banner runs the very checks the trader will run before it trusts a model.
+MODEL_CHECK_GROUP = "krakenops.model_checks"
+ModelCheck = Callable[[Candidate], object]
 
 
 class Outcome(StrEnum):
@@ -91,9 +95,15 @@ def installed_probe(config: EnvironmentConfig, clock: Clock) -> ConnectivityProb
 
 
 def verify_startup(
-    config: EnvironmentConfig, clock: Clock, probe: ConnectivityProbe | None = None
+    config: EnvironmentConfig,
+    clock: Clock,
+    probe: ConnectivityProbe | None = None,
+    model_check: ModelCheck | None = None,
 ) -> Verification:
-    """Run every start-up check in the seed's order; later checks run even after a failure."""
+    """Run every start-up check in the seed's order; later checks run even after a failure.
+
+    `model_check` stands in for the installed trader's model loader (see MODEL_CHECK_GROUP).
+    """
     result = Verification()
     spec = config.spec
     store = ArtifactStore(spec.artifacts, config.env_id)
@@ -138,7 +148,7 @@ def verify_startup(
     )
     ml_mode = "TRAINING_ENABLED (paper)" if spec.mode is Mode.PAPER else "INFERENCE_ONLY (live)"
     result.add(Outcome.PASS, f"ML mode: {ml_mode}")
-    result.checks.append(_approved_model(store))
+    result.checks.append(_approved_model(store, model_check or installed_model_check()))
     result.checks.append((probe or default_probe)(config))
     return result
 
@@ -153,7 +163,15 @@ def _writable(store: ArtifactStore) -> str | None:
     return None
 
 
-def _approved_model(store: ArtifactStore) -> Check:
+def installed_model_check() -> ModelCheck | None:
+    """The trader's own model loader when installed: the banner then refuses what it refuses."""
+    for entry in entry_points(group=MODEL_CHECK_GROUP, name="trader"):
+        check: ModelCheck = entry.load()
+        return check
+    return None
+
+
+def _approved_model(store: ArtifactStore, check: ModelCheck | None) -> Check:
     label = f"Approved model: {store.pointer}"
     # The store reports damaged files (not UTF-8, not JSON, unreadable) as ArtifactError: they
     # mean rules-only, as in the trader's loop, never a start-up that fails.
@@ -168,10 +186,16 @@ def _approved_model(store: ArtifactStore) -> Check:
             ("→ Status: NOT FOUND (will use rules-only fallback until promoted)",),
         )
     try:
-        store.open_candidate(pointer.model_id, expected_sha256=pointer.sha256)
+        candidate = store.open_candidate(pointer.model_id, expected_sha256=pointer.sha256)
+        if check is not None:
+            check(candidate)
     except ArtifactError as error:
         return Check(Outcome.WARN, label, (f"→ Status: REFUSED ({error}); rules-only fallback",))
-    return Check(Outcome.PASS, label, (f"→ Status: {pointer.model_id} (sha256 verified)",))
+    if check is None:  # no trader here (the operator's image): say what was not checked
+        verified = "sha256 verified; schema and skops types not checked here"
+    else:
+        verified = "sha256, schema and skops types verified"
+    return Check(Outcome.PASS, label, (f"→ Status: {pointer.model_id} ({verified})",))
 
 
 def render(result: Verification) -> str:

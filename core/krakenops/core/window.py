@@ -15,7 +15,7 @@ from krakenops.core.clock import utc
 
 __all__ = ["DowntimeWindow", "WindowPhase", "WindowStatus", "parse_hhmm"]
 
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _DAY = timedelta(days=1)
 _DAY_SECONDS = 24 * 3600
 _MICROSECOND = timedelta(microseconds=1)
@@ -25,7 +25,7 @@ _DAY_MICROS = _DAY_SECONDS * _MICROS
 
 def parse_hhmm(text: str) -> time:
     """Parse `HH:MM` (24-hour, UTC) or raise ValueError naming the bad text."""
-    match = _HHMM.match(text)
+    match = _HHMM.fullmatch(text)  # whole string: `$` would let "03:00\n" pass
     if match is None:
         raise ValueError(f"{text!r} is not a time of day as HH:MM (00:00 to 23:59)")
     return time(int(match.group(1)), int(match.group(2)))

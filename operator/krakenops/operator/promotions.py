@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from krakenops.core.artifacts import ArtifactError, ArtifactStore
-from krakenops.core.config import ConfigError, EnvironmentConfig
+from krakenops.core.config import ConfigError, EnvironmentConfig, GateThresholds
+from krakenops.core.gates import unmet_gates
 from krakenops.core.promotion import PromotionOutcome, PromotionRequest, PromotionService
 from krakenops.core.records import Action, ValidationReport
 from krakenops.operator.conditions import Condition, timestamp
@@ -135,7 +136,7 @@ async def advance_promotion(
         model_id=spec.model_id,
         reason=spec.reason,
     )
-    service = PromotionService(store, runtime.clock)
+    service = PromotionService(store, runtime.clock, config.spec.trainer.gates)
     # The service fsyncs several files; keep the event loop free meanwhile.
     outcome = await asyncio.to_thread(service.execute, request)
     _report_outcome(spec, outcome, report)
@@ -178,8 +179,8 @@ async def _validated(
     validating = (body.get("status") or {}).get("phase") == PromotionPhase.VALIDATING
     job = await runtime.kube.get(JOBS, namespace, job_name) if validating else None
     if job is None:
-        existing = store.read_validation(spec.model_id)
-        if _passing_for(existing, sha):
+        existing, _ = _read_report(store, spec.model_id)
+        if _passing_for(existing, sha, config.spec.trainer.gates):
             assert existing is not None
             if (body.get("status") or {}).get("validation") is None:
                 reused = f"passing report for sha256 {sha[:12]} reused"
@@ -218,9 +219,9 @@ async def _validated(
         runtime.metrics.job_duration.labels(
             environment=environment_label(spec.environment), component="validation"
         ).observe(seconds)
-    fresh = store.read_validation(spec.model_id)
+    fresh, damage = _read_report(store, spec.model_id)
     if fresh is None or fresh.sha256 != sha:
-        message = (
+        message = damage or (
             f"{job_name} {observed.state.value.lower()} without a report for sha256 {sha[:12]}"
         )
         report.notices.append(Notice(EventReason.FAILED, message, warning=True))
@@ -234,11 +235,27 @@ async def _validated(
             EventReason.VALIDATION_FINISHED, f"{spec.model_id} {verdict}", warning=not fresh.passed
         )
     )
-    return fresh.passed and not fresh.failures
+    return _passing_for(fresh, sha, config.spec.trainer.gates)
 
 
-def _passing_for(report: ValidationReport | None, sha: str) -> bool:
-    return report is not None and report.passed and not report.failures and report.sha256 == sha
+def _read_report(store: ArtifactStore, model_id: str) -> tuple[ValidationReport | None, str]:
+    """The candidate's report, or None and why: a damaged one is validated again, not trusted."""
+    try:
+        return store.read_validation(model_id), ""
+    except ArtifactError as error:
+        return None, str(error)
+
+
+def _passing_for(report: ValidationReport | None, sha: str, gates: GateThresholds) -> bool:
+    """Whether `report` lets this environment promote the candidate of digest `sha`: one made
+    under looser thresholds, or another environment's, is validated again under these gates."""
+    return (
+        report is not None
+        and report.passed
+        and not report.failures
+        and report.sha256 == sha
+        and not unmet_gates(report, gates)
+    )
 
 
 def validation_status(

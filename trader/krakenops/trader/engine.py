@@ -21,6 +21,7 @@ from krakenops.trader.orders import (
 from krakenops.trader.pipeline import Bar, DecisionPipeline, KnownFeatures, SignalInputs
 from krakenops.trader.portfolio import ClosedTrade, Portfolio
 from krakenops.trader.regime import Regime
+from krakenops.trader.resting import RestingEntries
 from krakenops.trader.risk import Denial, Proposal, RiskManager
 from krakenops.trader.strategies import SymbolView
 
@@ -79,9 +80,12 @@ class TradingEngine:
         portfolio: Portfolio,
         *,
         log_decisions: bool = True,
+        entries: RestingEntries | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.risk = risk
+        # Kept on disk by a trading loop (a replay has no restart to survive).
+        self.entries = entries
         self.client = client
         self.portfolio = portfolio
         self.log_decisions = log_decisions
@@ -122,6 +126,11 @@ class TradingEngine:
         price = order.limit_price or order.average_price or portfolio.marks.get(symbol) or math.inf
         if order.side is Side.SELL:
             return Proposal(_intent_of(order, Side.SELL, price))
+        recorded = self.entries.get(order.client_order_id) if self.entries else None
+        if recorded is not None and 0 < recorded.stop_price < price:
+            # Written when the venue accepted it: owner and stop survive a restart before any fill.
+            intent = _intent_of(order, Side.BUY, price, recorded.strategy)
+            return Proposal(intent, recorded.stop_price, recorded.signal_id)
         position = portfolio.positions.get(symbol)
         if (
             position is None
@@ -191,6 +200,8 @@ class TradingEngine:
             if result.status is OrderStatus.OPEN:
                 booked = {fill.trade_id for fill in result.fills}
                 self._resting[proposal.intent.client_order_id] = RestingOrder(proposal, booked)
+                if self.entries is not None and proposal.opens_risk:
+                    self.entries.remember(proposal)
                 # The next proposal of this step must see what the rest of this one commits.
                 risk.commit(proposal, result.filled_quantity)
         if decision.proposals:
@@ -233,6 +244,8 @@ class TradingEngine:
             else:
                 del self._resting[client_order_id]
                 self.risk.release(client_order_id)
+                if self.entries is not None:
+                    self.entries.forget(client_order_id)
 
     def _book(
         self, fill: Fill, proposal: Proposal | None, signal: SignalInputs | None, report: StepReport

@@ -24,6 +24,7 @@ from krakenops.trader.modelwatch import ModelWatch
 from krakenops.trader.orders import Fill, Side
 from krakenops.trader.pipeline import DecisionPipeline
 from krakenops.trader.portfolio import UNOWNED, ClosedTrade, Portfolio, Position
+from krakenops.trader.resting import RestingEntries
 from krakenops.trader.risk import RiskManager
 from krakenops.trader.venues import Venue
 
@@ -228,7 +229,8 @@ class TradingLoop:
         pipeline = DecisionPipeline(
             spec.universe.symbols, spec.risk, portfolio, self.models.current
         )
-        self.engine = TradingEngine(pipeline, self.risk, venue.client, portfolio)
+        entries = RestingEntries(self.journal.risk_state_path.with_name("resting_entries.json"))
+        self.engine = TradingEngine(pipeline, self.risk, venue.client, portfolio, entries=entries)
         self._adopt_open_orders()
         self.started = int(clock.now().timestamp())
         self.iterations = 0

@@ -6,9 +6,11 @@ import json
 import logging
 import math
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from krakenops.core.atomic import write_atomic
 from krakenops.core.clock import Clock
@@ -83,6 +85,28 @@ class RiskState:
     realized_pnl_today: float = 0.0
 
 
+class _StoredState(BaseModel):
+    """The state file as it must be: exact types (`"kill_switch": 0` is not "off"), a real day,
+    finite counters. Anything else is refused, and refused means the switch is on."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+
+    day: str = ""
+    kill_switch: bool = False
+    kill_reason: str = ""
+    trades_today: int = Field(0, ge=0)
+    consecutive_losses: int = Field(0, ge=0)
+    day_start_equity: float = Field(0.0, ge=0)
+    realized_pnl_today: float = 0.0
+
+    @field_validator("day")
+    @classmethod
+    def _iso_day(cls, value: str) -> str:
+        if value and (len(value) != 10 or date.fromisoformat(value).isoformat() != value):
+            raise ValueError(f"{value!r} is not a day as YYYY-MM-DD")
+        return value
+
+
 def confidence_multiplier(limits: RiskLimits, confidence: float) -> float:
     c = min(max(confidence, 0.0), 1.0) if math.isfinite(confidence) else 0.0
     return (
@@ -128,7 +152,11 @@ class RiskManager:
         # The UTC day only changes at midnight; until then the day's answer is reused (the
         # engine asks at every step).
         self._day_ends: datetime | None = None
-        self.roll_day()
+        # A day's loss is measured from the marks of that day. The book's marks at start-up are
+        # those of when the trader stopped (yesterday's, after a window across midnight): with
+        # positions held, the baseline waits for the first step's fresh bars.
+        self._baseline_pending = self.state.day_start_equity <= 0
+        self.roll_day(fresh_marks=not portfolio.positions)
 
     # the check
 
@@ -215,8 +243,15 @@ class RiskManager:
         """Whether now is in the trading phase: neither the window nor its transition."""
         return self.window.accepts_orders(self.clock.now())
 
-    def roll_day(self) -> None:
-        """At the first check of a new UTC day, reset the kill switch and the daily counters."""
+    def roll_day(self, *, fresh_marks: bool = True) -> None:
+        """At the first check of a new UTC day, reset the kill switch and the daily counters.
+
+        `fresh_marks`: the book is marked with bars of now, so the day's baseline may be taken.
+        """
+        if self._baseline_pending and fresh_marks:
+            self._baseline_pending = False
+            self.state.day_start_equity = self.portfolio.equity()
+            self._save()
         now = self.clock.now()
         if self._day_ends is not None and now < self._day_ends and self.state.day:
             return
@@ -226,7 +261,10 @@ class RiskManager:
         if self.state.day == today:
             return
         had_switch = self.state.kill_switch
-        self.state = RiskState(day=today, day_start_equity=self.portfolio.equity())
+        # Without fresh marks the baseline stays 0 (no daily-loss check) until the next call.
+        baseline = self.portfolio.equity() if fresh_marks else 0.0
+        self._baseline_pending = not fresh_marks
+        self.state = RiskState(day=today, day_start_equity=baseline)
         self._save()
         if had_switch and self.log_events:
             event(
@@ -324,8 +362,9 @@ class RiskManager:
         if self.state_path is None or not self.state_path.exists():
             return RiskState()
         try:
-            return RiskState(**json.loads(self.state_path.read_bytes()))
-        except (ValueError, TypeError) as error:
+            stored = _StoredState.model_validate_json(self.state_path.read_bytes())
+            return RiskState(**stored.model_dump())
+        except (OSError, ValueError) as error:  # pydantic's ValidationError is a ValueError
             # An unreadable state could hide a tripped switch: start with the switch on.
             event(log, logging.ERROR, "risk_state_unreadable", f"{self.state_path}: {error}")
             return RiskState(

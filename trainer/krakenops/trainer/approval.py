@@ -7,12 +7,13 @@ import re
 import sys
 import uuid
 
-from krakenops.core.artifacts import ArtifactStore
+from krakenops.core.artifacts import ArtifactError, ArtifactStore
 from krakenops.core.clock import SystemClock
 from krakenops.core.commands import load_for_cli, model_id_argument
-from krakenops.core.config import ConfigError, EnvironmentConfig
+from krakenops.core.config import ConfigError, EnvironmentConfig, GateThresholds
 from krakenops.core.promotion import PromotionOutcome, PromotionRequest, PromotionService
 from krakenops.core.records import Action
+from krakenops.core.termination import exit_on_sigterm
 from krakenops.trainer.cluster import (
     ClusterOutcome,
     KubernetesPromotions,
@@ -24,13 +25,14 @@ from krakenops.trainer.cluster import (
 
 __all__ = [
     "BadInputError",
+    "already_done",
     "environment_id",
     "promote_command",
     "promote_locally",
     "rollback_command",
 ]
 
-_ENV = re.compile(r"^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$")
+_ENV = re.compile(r"[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?")
 
 
 class BadInputError(ValueError):
@@ -39,7 +41,7 @@ class BadInputError(ValueError):
 
 def environment_id(name: str) -> str:
     """The seed's underscore id of an environment given either as `live-x` or `live_x`."""
-    if not _ENV.match(name):
+    if not _ENV.fullmatch(name):
         raise BadInputError(f"--env {name!r} is not an environment name (a-z, 0-9, '-' or '_')")
     return name.replace("-", "_")
 
@@ -58,10 +60,41 @@ def store_for(config: EnvironmentConfig, env: str) -> ArtifactStore:
     return store
 
 
-def promote_locally(store: ArtifactStore, request: PromotionRequest) -> PromotionOutcome:
-    """Run a request through the one promotion service on the artifact store itself."""
+def promote_locally(
+    store: ArtifactStore, request: PromotionRequest, gates: GateThresholds
+) -> PromotionOutcome:
+    """Run a request through the one promotion service on the artifact store itself; `gates`
+    are those of the environment whose pointer moves."""
     store.ensure_layout()
-    return PromotionService(store, SystemClock()).execute(request)
+    exit_on_sigterm()  # a pointer or log line half-written is cleaned up, never left behind
+    return PromotionService(store, SystemClock(), gates).execute(request)
+
+
+def already_done(store: ArtifactStore, action: Action, model_id: str | None) -> str | None:
+    """What makes this request a repeat of the change in force, or None to go ahead.
+
+    A promote of the model the pointer names (with the sha256 it names) is; so is a rollback
+    after a rollback, which has nothing further to restore. Anything unreadable goes ahead, for
+    the promotion service to refuse it with its reasons.
+    """
+    try:
+        current = store.read_pointer()
+        if current is None:
+            return None
+        if action is Action.ROLLBACK and current.action is Action.ROLLBACK:
+            return (
+                f"already rolled back to {current.model_id} at {current.promoted_at:%Y-%m-%d %H:%M} "
+                f"UTC ({current.promotion}); a rollback goes one step back"
+            )
+        same = action is Action.PROMOTE and current.model_id == model_id
+        if same and model_id and store.verify_candidate(model_id) == current.sha256:
+            return (
+                f"{model_id} (sha256 {current.sha256[:12]}) is already approved since "
+                f"{current.promoted_at:%Y-%m-%d %H:%M} UTC ({current.promotion})"
+            )
+    except ArtifactError:
+        return None
+    return None
 
 
 def promote_command(argv: list[str], api: PromotionApi | None = None) -> int:
@@ -105,10 +138,22 @@ def _run(action: Action, args: argparse.Namespace, api: PromotionApi | None = No
             return _run_in_cluster(action, args, model_id, api)
         if args.config is None:
             raise BadInputError("--config is needed to find the artifact store (or --namespace)")
-        store = store_for(load_for_cli(args.config, args.root), args.env)
+        config = load_for_cli(args.config, args.root)
+        store = store_for(config, args.env)
+        if action is Action.PROMOTE and store.env_id != config.env_id:
+            # The gates that hold are the moving environment's own, so its file must be the one.
+            raise BadInputError(
+                f"--env {args.env}: a promotion is held to the gates of the environment whose "
+                f"pointer moves; pass {store.env_id}'s own --config (this one is {config.env_id})"
+            )
     except (BadInputError, ConfigError) as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return 2
+    done = already_done(store, action, model_id) if args.confirm == action.confirmation else None
+    if done is not None:
+        # Run twice, a command changes nothing the second time, and says so.
+        print(f"{prog}: nothing to do for {store.env_id}: {done}")
+        return 0
     request = PromotionRequest(
         action=action,
         confirm=args.confirm,
@@ -116,7 +161,7 @@ def _run(action: Action, args: argparse.Namespace, api: PromotionApi | None = No
         model_id=model_id,
         reason=args.reason,
     )
-    outcome = promote_locally(store, request)
+    outcome = promote_locally(store, request, config.spec.trainer.gates)
     if not outcome.applied:
         names = ", ".join(r.value for r in outcome.refusals)
         print(

@@ -12,6 +12,7 @@ from krakenops.core.commands import model_id_argument, parse_config_args
 from krakenops.core.config import EnvironmentConfig, GateThresholds
 from krakenops.core.marketdata import Bars, MarketDataError, default_data_dir, load_symbol
 from krakenops.core.records import ValidationReport
+from krakenops.core.termination import exit_on_sigterm
 from krakenops.trainer.deadline import DeadlineExceededError, OutsideWindowError, training_deadline
 from krakenops.trainer.training import (
     NotEnoughDataError,
@@ -52,6 +53,11 @@ def _store(config: EnvironmentConfig) -> ArtifactStore:
     store = ArtifactStore(config.spec.artifacts, config.env_id)
     store.verify_isolation()
     store.ensure_layout()
+    # A Job past its deadline gets SIGTERM: it leaves nothing half-written, and neither will
+    # one killed outright once the next run has swept.
+    exit_on_sigterm()
+    for path in store.sweep_stale():
+        print(f"removed stale {path}", file=sys.stderr)
     return store
 
 

@@ -162,7 +162,7 @@ def _window(config: EnvironmentConfig, store: ArtifactStore, opens: datetime) ->
         )
 
     print("\n4. Promotion attempt (confirm yes-promote)")
-    outcome = PromotionService(store, clock).execute(
+    outcome = PromotionService(store, clock, config.spec.trainer.gates).execute(
         PromotionRequest(
             Action.PROMOTE,
             "yes-promote",

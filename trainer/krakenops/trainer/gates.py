@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from krakenops.core.config import GateThresholds
+from krakenops.core.gates import GATES, gate_checks
 from krakenops.core.records import GateCheck
 
 __all__ = [
@@ -92,15 +93,7 @@ def performance(
 
 def evaluate_gates(figures: PerformanceFigures, thresholds: GateThresholds) -> list[GateCheck]:
     """One check per gate; a value that is not a finite number fails its gate."""
-    wanted = (
-        ("oos_sharpe", figures.oos_sharpe, thresholds.min_oos_sharpe, True),
-        ("max_drawdown", figures.max_drawdown, thresholds.max_drawdown, False),
-        ("tail_loss", figures.tail_loss, thresholds.max_tail_loss, False),
-        ("annual_turnover", figures.annual_turnover, thresholds.max_turnover, False),
+    return gate_checks(
+        {name: getattr(figures, name) for name, *_ in GATES},
+        thresholds,
     )
-    checks = []
-    for name, value, threshold, at_least in wanted:
-        finite = math.isfinite(value)
-        passed = finite and (value >= threshold if at_least else value <= threshold)
-        checks.append(GateCheck(name=name, value=value, threshold=threshold, passed=passed))
-    return checks

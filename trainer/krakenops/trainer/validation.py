@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from krakenops.core.artifacts import ArtifactError, ArtifactStore, Candidate
 from krakenops.core.clock import Clock
@@ -36,6 +37,7 @@ class _Findings:
     checks: dict[str, float | bool] = field(default_factory=dict)
     gates: list[GateCheck] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    data_range: tuple[datetime, datetime] | None = None  # the unseen bars replayed
 
     def check(self, name: str, value: float | bool, threshold: float | bool, passed: bool) -> None:
         self.checks[name] = value
@@ -98,6 +100,9 @@ def validate_model(
         validated_at=now,
         gates=found.gates,
         report_path=str(path),
+        environment=store.env_id,
+        data_start=found.data_range[0] if found.data_range else None,
+        data_end=found.data_range[1] if found.data_range else None,
     )
     store.write_validation(report, path)
     store.append_registry(
@@ -141,6 +146,10 @@ def _replay(
         )
         return None
     result = run_backtest(config, usable, model, start_time=start)
+    found.data_range = (
+        datetime.fromtimestamp(start, UTC),
+        datetime.fromtimestamp(last, UTC),
+    )
     found.checks["oos_trades"] = float(len(result.signals))
     # Not a gate: how often the daily loss limit stopped the replay is for the reviewer to read.
     found.checks["oos_kill_switch_trips"] = float(result.kill_switch_trips)
