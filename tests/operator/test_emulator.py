@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic import DynamicClient
 
 from tests.conftest import PAPER_CONFIG
 from tests.operator.emulator import ApiServer
@@ -190,3 +191,71 @@ async def test_deleting_an_owner_deletes_what_it_owns(apiserver: ApiServer):
     ) as response:
         assert response.status == 200
     assert apiserver.read("v1", "configmaps", "default", "owned") is None
+
+
+def widget_crd(spec_schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.io"},
+        "spec": {
+            "group": "example.io",
+            "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {"spec": spec_schema},
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+async def create_crd(api: client.ApiClient, body: dict[str, Any]) -> ApiException:
+    """POST the CRD as kubectl would; the typed client would refuse a bad schema itself."""
+
+    def create() -> None:
+        # Discovery and the POST both wait on the server, which runs on this test's loop.
+        crds = DynamicClient(api).resources.get(
+            api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition"
+        )
+        crds.create(body=body)
+
+    with pytest.raises(ApiException) as caught:
+        await asyncio.to_thread(create)
+    return caught.value
+
+
+async def test_a_crd_whose_object_default_breaks_its_own_rule_is_refused(api: client.ApiClient):
+    # The real server checks the default {} as it stands, before the fields inside are defaulted.
+    window = {
+        "type": "object",
+        "default": {},
+        "x-kubernetes-validations": [{"rule": "self.start != self.end", "message": "equal"}],
+        "properties": {
+            "start": {"type": "string", "default": "03:00"},
+            "end": {"type": "string", "default": "05:00"},
+        },
+    }
+    refused = await create_crd(api, widget_crd(window))
+    assert refused.status == 422
+    assert refused.body is not None
+    assert "openAPIV3Schema.properties[spec].default" in refused.body
+
+
+async def test_a_crd_schema_with_a_keyword_the_server_does_not_know_is_refused(
+    api: client.ApiClient,
+):
+    # `{description: Fee, fraction of notional.}` in YAML's flow style splits at the comma.
+    split = {"type": "number", "description": "Fee", "fraction of notional.": None}
+    refused = await create_crd(api, widget_crd({"type": "object", "properties": {"fee": split}}))
+    assert refused.status == 422
+    assert refused.body is not None and "fraction of notional." in refused.body

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.operator.emulator.cel import check_rules
+from tests.operator.emulator.crdcheck import schema_errors
 from tests.operator.emulator.errors import invalid
 from tests.operator.emulator.kinds import Kind
 from tests.operator.emulator.schema import apply_defaults, prune, validate
@@ -17,6 +18,10 @@ _META = ("apiVersion", "kind", "metadata")
 
 def admit(kind: Kind, body: Obj, old: Obj | None, strict: bool) -> Obj:
     """Prune, default and validate against the kind's schema, then its CEL rules."""
+    if kind.plural == "customresourcedefinitions" and kind.group == "apiextensions.k8s.io":
+        errors = schema_errors(body)
+        if errors:
+            raise invalid(kind, (body.get("metadata") or {}).get("name", ""), errors)
     if kind.schema is None:
         return body
     schema = {
