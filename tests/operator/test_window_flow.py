@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import ManualClock
 from krakenops.operator.constants import Metric
 from krakenops.operator.settings import OperatorSettings
@@ -72,15 +72,19 @@ async def test_downtime_stops_the_trader_before_the_trainer_job_starts(
             "--config",
             "/etc/krakenops/environment.yaml",
         ]
+        # The pods get the environment as declared; the operator's own artifact root (where it
+        # mounts the claim) must not leak into their config.
+        config_map = apiserver.read("v1", "configmaps", "default", f"{PAPER}-environment")
+        assert config_map is not None
+        declared = yaml.safe_load(config_map["data"]["environment.yaml"])
+        assert declared["spec"]["artifacts"]["root"] == "/data" != str(settings.artifact_root)
         # 05:00 minus the 300 s margin, counted from 03:00:30.
         assert job["spec"]["activeDeadlineSeconds"] == 2 * 3600 - 30 - 300
         assert job["metadata"]["ownerReferences"][0]["kind"] == "TradingEnvironment"
 
         environment = apiserver.read(*TE, "default", PAPER)
         assert environment is not None
-        store = ArtifactStore(
-            running.runtime.environment(environment).spec.artifacts, "paper_kraken_crypto_global"
-        )
+        store = running.runtime.store(running.runtime.environment(environment))
         candidate(store, "model_20260205_fresh")
         finish_job(apiserver, TRAIN_JOB)
         await eventually(

@@ -73,14 +73,16 @@ class Runtime:
         return self._locks.setdefault(key, asyncio.Lock())
 
     def environment(self, body: Mapping[str, Any]) -> EnvironmentConfig:
-        """The typed environment of a TradingEnvironment body, with the operator's artifact root."""
+        """The typed environment of a TradingEnvironment body, as declared: what its pods get."""
         metadata = body.get("metadata") or {}
         source = f"{TRADING_ENVIRONMENTS}/{metadata.get('namespace')}/{metadata.get('name')}"
-        config = parse_manifest(dict(body), source)
-        root = self.settings.artifact_root
-        return config.with_root(root) if root is not None else config
+        return parse_manifest(dict(body), source)
 
     def store(self, config: EnvironmentConfig) -> ArtifactStore:
-        store = ArtifactStore(config.spec.artifacts, config.env_id)
+        """The environment's artifacts where this process finds them: the operator's artifact
+        root when set (its own mount of the claim), never written into the pods' config."""
+        root = self.settings.artifact_root
+        local = config.with_root(root) if root is not None else config
+        store = ArtifactStore(local.spec.artifacts, local.env_id)
         store.verify_isolation()
         return store
