@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from krakenops.trader.strategies.base import (
     Ahead,
-    ExitsAhead,
+    Held,
+    Rules,
     Signal,
     SignalKind,
     Step,
     Strategy,
     SymbolView,
-    Watch,
-    Watchful,
 )
 from krakenops.trader.strategies.hedge import DefensiveHedge
 from krakenops.trader.strategies.recovery import RecoveryReEntry
@@ -25,9 +24,10 @@ __all__ = [
     "MAX_ACTIVE",
     "Ahead",
     "DefensiveHedge",
-    "ExitsAhead",
+    "Held",
     "MeanReversion",
     "RecoveryReEntry",
+    "Rules",
     "Selection",
     "Signal",
     "SignalKind",
@@ -38,8 +38,6 @@ __all__ = [
     "SymbolView",
     "TrendFollower",
     "VolatilitySwing",
-    "Watch",
-    "Watchful",
     "default_strategies",
 ]
 

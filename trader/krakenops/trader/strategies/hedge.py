@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-import numpy.typing as npt
-
-from krakenops.trader.portfolio import Position
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies.base import (
     RET_24,
     TREND,
+    Columns,
+    Rules,
     Signal,
     SignalKind,
     Step,
-    SymbolView,
-    Watch,
-    nowhere,
+    Values,
 )
 
 __all__ = ["DefensiveHedge", "DefensiveHedgeSettings"]
@@ -31,20 +27,25 @@ class DefensiveHedgeSettings:
     hedge_hours: float = 24.0  # a hedge lapses after this; a still-falling long may be hedged again
 
 
-class DefensiveHedge:
+class DefensiveHedge(Rules):
     """Reduces exposure and holds the USD it raises; it never shorts and never buys.
 
     Kraken spot cannot short, so the hedge a futures desk would place against a falling long
     becomes a sale of `fraction` of that long. It is time-limited: each position is hedged at
     most once per `hedge_hours`, and the owning strategy's own rules (re-entries, exits) decide
-    what happens to the rest.
+    what happens to the rest. It owns no position: what it sells is cash, and cash needs no exit.
     """
 
     name = "defensive_hedge"
     regimes = frozenset({Regime.RISK_OFF, Regime.PANIC})
 
     def __init__(self, settings: DefensiveHedgeSettings | None = None) -> None:
+        super().__init__()
         self.settings = settings or DefensiveHedgeSettings()
+
+    def reduce_rules(self, f: Columns, close: Values) -> Values:
+        s = self.settings
+        return (f[RET_24] <= s.max_ret_24) & (f[TREND] < s.max_trend)
 
     def entries(self, step: Step) -> list[Signal]:
         s = self.settings
@@ -58,24 +59,13 @@ class DefensiveHedge:
                 and step.time - position.hedged_at < s.hedge_hours * 3600
             ):
                 continue
-            f = market.features
-            if f[RET_24] <= s.max_ret_24 and f[TREND] < s.max_trend:
-                signals.append(
-                    Signal(
-                        self.name,
-                        symbol,
-                        SignalKind.REDUCE,
-                        fraction=s.fraction,
-                        reason="hedge falling long",
-                    )
+            if self.reduce_rules(market.features, market.close):
+                signal = Signal(
+                    self.name,
+                    symbol,
+                    SignalKind.REDUCE,
+                    fraction=s.fraction,
+                    reason="hedge falling long",
                 )
+                signals.append(signal)
         return signals
-
-    def watch(self, features: npt.NDArray[np.float64], close: npt.NDArray[np.float64]) -> Watch:
-        s = self.settings
-        falling = (features[:, RET_24] <= s.max_ret_24) & (features[:, TREND] < s.max_trend)
-        return Watch(nowhere(close), falling, nowhere(close))
-
-    def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
-        """It owns no position: what it sells is cash, and cash needs no exit."""
-        return None

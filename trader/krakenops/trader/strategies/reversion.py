@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-import numpy.typing as npt
-
-from krakenops.trader.portfolio import Position
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies.base import (
-    RANGE_24,
     VOL_24,
     VOL_168,
     ZSCORE_48,
-    Ahead,
-    Signal,
-    SignalKind,
-    Step,
-    SymbolView,
-    Watch,
-    nowhere,
+    Columns,
+    Held,
+    Rule,
+    Rules,
+    Values,
 )
 
 __all__ = ["MeanReversion", "MeanReversionSettings"]
@@ -35,55 +29,19 @@ class MeanReversionSettings:
     max_hours: float = 48.0
 
 
-class MeanReversion:
+class MeanReversion(Rules):
     name = "mean_reversion"
     regimes = frozenset({Regime.NEUTRAL})
 
     def __init__(self, settings: MeanReversionSettings | None = None) -> None:
-        self.settings = settings or MeanReversionSettings()
+        super().__init__()
+        s = self.settings = settings or MeanReversionSettings()
+        self.stop_ranges, self.max_hours = s.stop_ranges, s.max_hours
 
-    def entries(self, step: Step) -> list[Signal]:
+    def entry_rules(self, f: Columns, close: Values, exit_price: Values) -> Sequence[Rule]:
         s = self.settings
-        signals: list[Signal] = []
-        for symbol, market in step.markets.items():
-            if symbol in step.portfolio.positions:
-                continue
-            f = market.features
-            calm = f[VOL_168] > 0 and f[VOL_24] <= s.max_vol_ratio * f[VOL_168]
-            if calm and f[ZSCORE_48] <= s.entry_zscore:
-                stop = market.close * (1.0 - s.stop_ranges * f[RANGE_24])
-                signals.append(
-                    Signal(self.name, symbol, SignalKind.ENTER, stop, reason="stretched below mean")
-                )
-        return signals
+        calm = (f[VOL_168] > 0) & (f[VOL_24] <= s.max_vol_ratio * f[VOL_168])
+        return (("stretched below mean", calm & (f[ZSCORE_48] <= s.entry_zscore)),)
 
-    def watch(self, features: npt.NDArray[np.float64], close: npt.NDArray[np.float64]) -> Watch:
-        s = self.settings
-        vol_168 = features[:, VOL_168]
-        calm = (vol_168 > 0) & (features[:, VOL_24] <= s.max_vol_ratio * vol_168)
-        enter = calm & (features[:, ZSCORE_48] <= s.entry_zscore)
-        return Watch(enter, nowhere(close), None)
-
-    def exit_ahead(self, position: Position, ahead: Ahead) -> int:
-        s = self.settings
-        hours = (ahead.time - position.opened_at) / 3600.0
-        return ahead.first(
-            (ahead.close <= position.stop_price)
-            | (ahead.features[:, ZSCORE_48] >= s.exit_zscore)
-            | (hours >= s.max_hours)
-        )
-
-    def catch_up(self, position: Position, ahead: Ahead, bars: int) -> None:
-        """Its exit rule changes nothing until it fires."""
-
-    def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
-        s = self.settings
-        if market.close <= position.stop_price:
-            reason = "stop"
-        elif market.features[ZSCORE_48] >= s.exit_zscore:
-            reason = "back at the mean"
-        elif position.hours_held(market.time) >= s.max_hours:
-            reason = "time limit"
-        else:
-            return None
-        return Signal(self.name, position.symbol, SignalKind.EXIT, reason=reason)
+    def exit_rules(self, f: Columns, close: Values, held: Held) -> Sequence[Rule]:
+        return (("back at the mean", f[ZSCORE_48] >= self.settings.exit_zscore),)

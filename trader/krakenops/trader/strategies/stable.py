@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-import numpy.typing as npt
-
-from krakenops.trader.portfolio import Position
 from krakenops.trader.regime import Regime
-from krakenops.trader.strategies.base import (
-    Signal,
-    SignalKind,
-    Step,
-    SymbolView,
-    Watch,
-    nowhere,
-)
+from krakenops.trader.strategies.base import Columns, Rules, Signal, SignalKind, Step, Values
 
 __all__ = ["StableAllocator", "StableAllocatorSettings"]
 
@@ -28,14 +17,18 @@ class StableAllocatorSettings:
     flatten_drawdown: float = -0.15  # a position this far under its cost is closed at once
 
 
-class StableAllocator:
+class StableAllocator(Rules):
     """De-risks toward USD (Kraken's stable quote here); it opens nothing."""
 
     name = "stable_allocator"
     regimes = frozenset({Regime.PANIC})
 
     def __init__(self, settings: StableAllocatorSettings | None = None) -> None:
+        super().__init__()
         self.settings = settings or StableAllocatorSettings()
+
+    def reduce_rules(self, f: Columns, close: Values) -> Values:
+        return True  # in a panic every holding is sold down, bar after bar
 
     def entries(self, step: Step) -> list[Signal]:
         s = self.settings
@@ -52,20 +45,9 @@ class StableAllocator:
             if value <= s.flatten_below_usd or underwater:
                 signals.append(Signal(self.name, symbol, SignalKind.EXIT, reason="flatten to USD"))
             else:
+                reason = "de-risk to USD"
+                fraction = s.step_fraction
                 signals.append(
-                    Signal(
-                        self.name,
-                        symbol,
-                        SignalKind.REDUCE,
-                        fraction=s.step_fraction,
-                        reason="de-risk to USD",
-                    )
+                    Signal(self.name, symbol, SignalKind.REDUCE, fraction=fraction, reason=reason)
                 )
         return signals
-
-    def watch(self, features: npt.NDArray[np.float64], close: npt.NDArray[np.float64]) -> Watch:
-        # In a panic every holding is sold down, bar after bar.
-        return Watch(nowhere(close), np.ones(close.shape[0], dtype=np.bool_), nowhere(close))
-
-    def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
-        return None

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-import numpy.typing as npt
-
-from krakenops.trader.portfolio import Position
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies.base import (
-    RANGE_24,
     RET_72,
     TREND,
     ZSCORE_48,
-    Ahead,
-    Signal,
-    SignalKind,
-    Step,
-    SymbolView,
-    Watch,
-    nowhere,
+    Columns,
+    Held,
+    Rule,
+    Rules,
+    Values,
 )
 
 __all__ = ["TrendFollower", "TrendFollowerSettings"]
@@ -37,70 +31,24 @@ class TrendFollowerSettings:
     max_positions: int = 5
 
 
-class TrendFollower:
+class TrendFollower(Rules):
     name = "trend_follower"
     regimes = frozenset({Regime.RISK_ON})
 
     def __init__(self, settings: TrendFollowerSettings | None = None) -> None:
-        self.settings = settings or TrendFollowerSettings()
+        super().__init__()
+        s = self.settings = settings or TrendFollowerSettings()
+        self.stop_ranges = self.trail_ranges = s.stop_ranges
+        self.max_hours, self.max_positions = s.max_hours, s.max_positions
 
-    def entries(self, step: Step) -> list[Signal]:
+    def entry_rules(self, f: Columns, close: Values, exit_price: Values) -> Sequence[Rule]:
         s = self.settings
-        room = s.max_positions - len(step.owned(self.name))
-        signals: list[Signal] = []
-        for symbol, market in step.markets.items():
-            if room <= 0:
-                break
-            if symbol in step.portfolio.positions:
-                continue
-            f = market.features
-            if (
-                f[TREND] >= s.entry_trend
-                and f[RET_72] >= s.min_ret_72
-                and f[ZSCORE_48] <= s.max_zscore
-            ):
-                stop = market.close * (1.0 - s.stop_ranges * f[RANGE_24])
-                signals.append(Signal(self.name, symbol, SignalKind.ENTER, stop, reason="uptrend"))
-                room -= 1
-        return signals
-
-    def watch(self, features: npt.NDArray[np.float64], close: npt.NDArray[np.float64]) -> Watch:
-        s = self.settings
-        enter = (
-            (features[:, TREND] >= s.entry_trend)
-            & (features[:, RET_72] >= s.min_ret_72)
-            & (features[:, ZSCORE_48] <= s.max_zscore)
+        uptrend = (
+            (f[TREND] >= s.entry_trend)
+            & (f[RET_72] >= s.min_ret_72)
+            & (f[ZSCORE_48] <= s.max_zscore)
         )
-        return Watch(enter, nowhere(close), None)
+        return (("uptrend", uptrend),)
 
-    def exit_ahead(self, position: Position, ahead: Ahead) -> int:
-        s = self.settings
-        stop = self._stops(position, ahead)
-        hours = (ahead.time - position.opened_at) / 3600.0
-        return ahead.first(
-            (ahead.close <= stop)
-            | (ahead.features[:, TREND] < s.exit_trend)
-            | (hours >= s.max_hours)
-        )
-
-    def catch_up(self, position: Position, ahead: Ahead, bars: int) -> None:
-        if bars:
-            position.stop_price = float(self._stops(position, ahead)[bars - 1])
-
-    def _stops(self, position: Position, ahead: Ahead) -> npt.NDArray[np.float64]:
-        """The trailing stop after each bar of `ahead`, as exit() raises it bar by bar."""
-        trailing = ahead.peak * (1.0 - self.settings.stop_ranges * ahead.features[:, RANGE_24])
-        return np.maximum.accumulate(np.maximum(trailing, position.stop_price))
-
-    def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
-        s = self.settings
-        f = market.features
-        trailing = position.peak_price * (1.0 - s.stop_ranges * f[RANGE_24])
-        position.stop_price = max(position.stop_price, trailing)  # a trailing stop only ever rises
-        if market.close <= position.stop_price:
-            return Signal(self.name, position.symbol, SignalKind.EXIT, reason="trailing stop")
-        if f[TREND] < s.exit_trend:
-            return Signal(self.name, position.symbol, SignalKind.EXIT, reason="trend ended")
-        if position.hours_held(market.time) >= s.max_hours:
-            return Signal(self.name, position.symbol, SignalKind.EXIT, reason="time limit")
-        return None
+    def exit_rules(self, f: Columns, close: Values, held: Held) -> Sequence[Rule]:
+        return (("trend ended", f[TREND] < self.settings.exit_trend),)
