@@ -109,7 +109,8 @@ def ema_cross_ours(config: EnvironmentConfig, bars: Bars) -> float:
         # The pipeline one-hot encodes strategy names for the model: borrow the trend follower's.
         name = "trend_follower"
         regimes = frozenset(Regime)
-        stop_ranges = 5.0
+        stop_ranges = 5.0  # sizes the entry; the cross alone sells, as backtesting.py's does
+        stop_exits = False
 
         def entry_rules(self, f: Columns, close: Values, exit_price: Values) -> Sequence[Rule]:
             return (("cross up", f[TREND] > 0),)

@@ -52,7 +52,8 @@ class EmaCross(Rules):
 
     name = "trend_follower"
     regimes = frozenset(Regime)
-    stop_ranges = 5.0
+    stop_ranges = 5.0  # sizes the entry; the cross alone sells
+    stop_exits = False
 
     def __init__(self) -> None:
         super().__init__()

@@ -168,7 +168,7 @@ class Rules:
       itself is decided by `entries`);
     - `exit_rules`: when a position it opened is sold, besides the rules given as data;
     and as data, read by the step and the read-ahead alike: `stop_ranges` (entry stop, in
-    average hourly ranges under the close), `trail_ranges` (a stop that trails the peak),
+    average hourly ranges under the close; `stop_exits` whether it sells), `trail_ranges` (a stop that trails the peak),
     `target_ranges` (take profit over the entry), `max_hours` (time limit), `max_positions`,
     and `memory_hours` (how long an exit's price is remembered for `entry_rules`).
     """
@@ -176,6 +176,7 @@ class Rules:
     name: str
     regimes: frozenset[Regime]
     stop_ranges: float = 0.0
+    stop_exits: bool = True  # False: the entry's stop only sizes it, and never sells it
     trail_ranges: float | None = None
     target_ranges: float | None = None
     max_hours: float | None = None
@@ -235,7 +236,9 @@ class Rules:
 
     def all_exit_rules(self, f: Columns, close: Values, held: Held) -> list[Rule]:
         """The stop, the target, the strategy's own exit rules and the time limit, in order."""
-        rules: list[Rule] = [("trailing stop" if self.trail_ranges else "stop", close <= held.stop)]
+        rules: list[Rule] = []
+        if self.stop_exits:
+            rules.append(("trailing stop" if self.trail_ranges else "stop", close <= held.stop))
         if self.target_ranges is not None:
             target = held.entry * (1.0 + self.target_ranges * f[RANGE_24])
             rules.append(("target", close >= target))
