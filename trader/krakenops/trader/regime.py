@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -61,16 +62,15 @@ class MarketState:
 
 def market_state(vectors: Sequence[Sequence[float] | npt.NDArray[np.float64]]) -> MarketState:
     """Average the warm symbols' feature vectors into one market-wide reading."""
-    n = len(vectors)
-    if n == 0:
+    if not vectors:
         raise ValueError("no symbol to read the market from")
-    ret_24 = ret_72 = trend = ratio = 0.0
-    for v in vectors:
-        ret_24 += v[_RET_24]
-        ret_72 += v[_RET_72]
-        trend += v[_TREND]
-        ratio += v[_VOL_24] / v[_VOL_168] if v[_VOL_168] > 0 else 1.0
-    return MarketState(ret_24 / n, ret_72 / n, trend / n, ratio / n)
+    present = np.ones(1, dtype=np.bool_)
+    reading = market_states(
+        [np.array([v], dtype=np.float64) for v in vectors], [present] * len(vectors)
+    )
+    state = reading.at(0)
+    assert state is not None  # every symbol is present: there is a reading
+    return state
 
 
 @dataclass(frozen=True)
@@ -99,12 +99,11 @@ class MarketStates:
 
 
 def market_states(features: Sequence[F64], present: Sequence[Mask]) -> MarketStates:
-    """Vectorised market_state: features[k] is a (T, 9) array of symbol k's features aligned on the T steps
-    (rows where present[k] is False are ignored); present[k] marks steps where symbol k has a warm bar.
-
-    Equal to `market_state` of the present symbols' rows bit for bit: each step's sums run over
-    its present symbols in the same order from 0.0 (an absent symbol adds nothing) and are
-    divided by the count of present symbols.
+    """The market-wide reading of every step: features[k] is a (T, 9) array of symbol k's
+    features aligned on the T steps (rows where present[k] is False are ignored); present[k]
+    marks steps where symbol k has a warm bar. Each step's sums run over its present symbols in
+    order from 0.0 (an absent symbol adds nothing) and are divided by their count; a live step's
+    reading is the same computation over one step (`market_state`).
     """
     if len(features) != len(present):
         raise ValueError(f"{len(features)} feature arrays but {len(present)} presence masks")
@@ -202,16 +201,7 @@ class RegimeEngine:
 
     def classify(self, state: MarketState) -> Regime:
         """The regime this reading alone suggests, before hysteresis."""
-        s = self.settings
-        if state.ret_24 <= s.panic_ret_24 or (
-            state.ret_24 <= s.panic_ret_24_hot and state.vol_ratio >= s.panic_vol_ratio
-        ):
-            return Regime.PANIC
-        if state.trend <= s.risk_off_trend or state.ret_72 <= s.risk_off_ret_72:
-            return Regime.RISK_OFF
-        if state.trend >= s.risk_on_trend and state.ret_72 >= s.risk_on_ret_72:
-            return Regime.RISK_ON
-        return Regime.NEUTRAL
+        return _BY_CODE[int(classify_states(state, self.settings))]
 
     @property
     def recovering(self) -> bool:
@@ -224,14 +214,7 @@ class RegimeEngine:
 
     def holds(self, state: MarketState) -> bool:
         """Whether the current regime's wider band still contains this reading."""
-        s = self.settings
-        if self.regime is Regime.PANIC:
-            return state.ret_24 <= s.hold_panic_ret_24
-        if self.regime is Regime.RISK_OFF:
-            return state.trend <= s.hold_risk_off_trend or state.ret_72 <= s.hold_risk_off_ret_72
-        if self.regime is Regime.RISK_ON:
-            return state.trend >= s.hold_risk_on_trend and state.ret_72 >= s.hold_risk_on_ret_72
-        return False
+        return bool(holds_states(state, self.settings)[self.regime])
 
     def update(self, state: MarketState) -> Regime:
         """Fold in one step's reading and return the (possibly unchanged) regime."""
@@ -280,8 +263,9 @@ _NEUTRAL, _RISK_ON, _RISK_OFF, _PANIC = range(len(_BY_CODE))
 REGIME_CODES = _BY_CODE  # what each code of RegimePath.codes stands for
 
 
-def classify_states(states: MarketStates, settings: RegimeSettings) -> npt.NDArray[np.int8]:
-    """RegimeEngine.classify of every step, as regime codes (see _BY_CODE)."""
+def classify_states(states: MarketState | MarketStates, settings: RegimeSettings) -> Any:
+    """The regime each reading alone suggests, before hysteresis, as a regime code (see
+    _BY_CODE): of one reading (`RegimeEngine.classify`), or of every step's at once."""
     s = settings
     ret_24, ret_72, trend = states.ret_24, states.ret_72, states.trend
     panic = (ret_24 <= s.panic_ret_24) | (
@@ -289,20 +273,19 @@ def classify_states(states: MarketStates, settings: RegimeSettings) -> npt.NDArr
     )
     risk_off = (trend <= s.risk_off_trend) | (ret_72 <= s.risk_off_ret_72)
     risk_on = (trend >= s.risk_on_trend) & (ret_72 >= s.risk_on_ret_72)
-    codes = np.full(len(states), _NEUTRAL, dtype=np.int8)
-    # Lowest precedence first: each later assignment overrides, as classify's early returns do.
-    codes[risk_on] = _RISK_ON
-    codes[risk_off] = _RISK_OFF
-    codes[panic] = _PANIC
-    return codes
+    # Panic before risk-off before risk-on; whatever none of them reads is NEUTRAL.
+    codes = np.where(risk_on, _RISK_ON, _NEUTRAL)
+    codes = np.where(risk_off, _RISK_OFF, codes)
+    return np.where(panic, _PANIC, codes).astype(np.int8)
 
 
-def holds_states(states: MarketStates, settings: RegimeSettings) -> dict[Regime, Mask]:
-    """RegimeEngine.holds of every step, for each regime the engine could be in."""
+def holds_states(states: MarketState | MarketStates, settings: RegimeSettings) -> dict[Regime, Any]:
+    """Whether each regime's wider band contains the reading (`RegimeEngine.holds` in that
+    regime): of one reading, or of every step's at once. NEUTRAL has no band."""
     s = settings
     ret_24, ret_72, trend = states.ret_24, states.ret_72, states.trend
     return {
-        Regime.NEUTRAL: np.zeros(len(states), dtype=np.bool_),
+        Regime.NEUTRAL: np.zeros_like(ret_24, dtype=np.bool_),
         Regime.RISK_ON: (trend >= s.hold_risk_on_trend) & (ret_72 >= s.hold_risk_on_ret_72),
         Regime.RISK_OFF: (trend <= s.hold_risk_off_trend) | (ret_72 <= s.hold_risk_off_ret_72),
         Regime.PANIC: ret_24 <= s.hold_panic_ret_24,
