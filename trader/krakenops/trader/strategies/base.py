@@ -22,10 +22,12 @@ __all__ = [
     "RET_24",
     "RET_72",
     "TREND",
+    "VOLUME_RATIO",
     "VOL_24",
     "VOL_168",
     "ZSCORE_48",
     "Ahead",
+    "Columns",
     "Held",
     "Rule",
     "Rules",
@@ -34,6 +36,7 @@ __all__ = [
     "Step",
     "Strategy",
     "SymbolView",
+    "Values",
     "fires",
     "first_reason",
 ]
@@ -46,6 +49,7 @@ VOL_168 = FEATURE_NAMES.index("vol_168")
 TREND = FEATURE_NAMES.index("trend")
 RANGE_24 = FEATURE_NAMES.index("range_24")
 ZSCORE_48 = FEATURE_NAMES.index("zscore_48")
+VOLUME_RATIO = FEATURE_NAMES.index("volume_ratio")
 
 
 class SignalKind(StrEnum):
