@@ -16,16 +16,7 @@ def market_order(
     sim: PaperKrakenSimulator, symbol: str, quantity: float, side: Side | str, mid_price: float
 ) -> OrderResult:
     """Fill `quantity` of `symbol` (any Kraken or canonical name) at once around `mid_price`."""
-    return sim.submit(
-        OrderIntent(
-            f"sim-{next(_numbers):09d}",
-            Universe.resolve(symbol).symbol,
-            Side(side),
-            quantity,
-            OrderType.MARKET,
-            mid_price,
-        )
-    )
+    return _order(sim, symbol, quantity, side, mid_price, None)
 
 
 def limit_order(
@@ -37,17 +28,22 @@ def limit_order(
     mid_price: float | None = None,
 ) -> OrderResult:
     """Place a limit order; it fills now if it crosses `mid_price`, otherwise it rests."""
-    return sim.submit(
-        OrderIntent(
-            f"sim-{next(_numbers):09d}",
-            Universe.resolve(symbol).symbol,
-            Side(side),
-            quantity,
-            OrderType.LIMIT,
-            mid_price if mid_price is not None else limit_price,
-            limit_price,
-        )
-    )
+    reference = mid_price if mid_price is not None else limit_price
+    return _order(sim, symbol, quantity, side, reference, limit_price)
+
+
+def _order(
+    sim: PaperKrakenSimulator,
+    symbol: str,
+    quantity: float,
+    side: Side | str,
+    reference: float,
+    limit: float | None,
+) -> OrderResult:
+    kind = OrderType.MARKET if limit is None else OrderType.LIMIT
+    resolved = Universe.resolve(symbol).symbol
+    number = f"sim-{next(_numbers):09d}"
+    return sim.submit(OrderIntent(number, resolved, Side(side), quantity, kind, reference, limit))
 
 
 def holdings(sim: PaperKrakenSimulator) -> dict[str, float]:
