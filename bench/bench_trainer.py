@@ -101,7 +101,8 @@ def ema_cross_ours(config: EnvironmentConfig, bars: Bars) -> float:
     from krakenops.trader.backtest import run_backtest
     from krakenops.trader.regime import Regime
     from krakenops.trader.strategies import Held, Rules, StrategySelector
-    from krakenops.trader.strategies.base import TREND, Columns, Rule, Values
+    from krakenops.trader.strategies.base import TREND
+    from krakenops.trader.strategies.rules import Columns, Rule, Values
 
     class EmaCross(Rules):
         """Each rule once: the step asks it of a bar, the replay reads it over the history."""

@@ -21,7 +21,8 @@ from krakenops.trader.strategies import (
     SymbolView,
     default_strategies,
 )
-from krakenops.trader.strategies.base import TREND, Columns, Held, Rule, Rules, Values
+from krakenops.trader.strategies.base import TREND
+from krakenops.trader.strategies.rules import Columns, Held, Rule, Rules, Values
 from tests.trader.models import fitted
 
 START = 1588291200  # 2020-05-01, after a month of warm-up

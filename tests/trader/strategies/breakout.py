@@ -7,15 +7,8 @@ from collections.abc import Sequence
 
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies import Held, Rules
-from krakenops.trader.strategies.base import (
-    RET_24,
-    TREND,
-    VOLUME_RATIO,
-    ZSCORE_48,
-    Columns,
-    Rule,
-    Values,
-)
+from krakenops.trader.strategies.base import RET_24, TREND, VOLUME_RATIO, ZSCORE_48
+from krakenops.trader.strategies.rules import Columns, Rule, Values
 
 
 class VolumeBreakout(Rules):

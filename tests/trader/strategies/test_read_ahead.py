@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
+from collections.abc import Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +24,7 @@ from krakenops.trader.strategies import (
     VolatilitySwing,
     default_strategies,
 )
-from krakenops.trader.strategies.base import fires
+from krakenops.trader.strategies.rules import fires
 
 STRATEGIES = list(default_strategies())
 
@@ -53,8 +54,7 @@ def bar_by_bar(rules: Rules, position: Position, ahead: Ahead) -> int:
 
 
 def test_every_strategy_states_its_rules_once_for_steps_and_read_ahead_alike() -> None:
-    for name, rules in default_strategies().items():
-        assert isinstance(rules, Rules), name
+    for name, rules in written_as_rules():
         # No strategy keeps a second copy of a rule for the replay.
         assert not {"watch", "exit_ahead", "catch_up"} & set(vars(type(rules))), name
 
@@ -147,13 +147,18 @@ def holding_eth(bars: Bars) -> Portfolio:
     return book
 
 
+def written_as_rules() -> Iterator[tuple[str, Rules]]:
+    for name, rules in default_strategies().items():
+        assert isinstance(rules, Rules)
+        yield name, rules
+
+
 def test_entry_rules_read_ahead_mark_the_bars_at_which_a_flat_book_gets_a_signal(
     eth: tuple[Bars, np.ndarray],
 ) -> None:
     bars, features = eth
     rows = range(WARMUP_BARS, len(bars))
-    for name, rules in default_strategies().items():
-        assert isinstance(rules, Rules)
+    for name, rules in written_as_rules():
         reasons: Counter[str] = Counter()
         signalled, remembered = [], []
         for row in rows:
@@ -180,9 +185,8 @@ def test_reduce_rules_read_ahead_are_where_the_hedge_and_the_allocator_sell_and_
     eth: tuple[Bars, np.ndarray],
 ) -> None:
     bars, features = eth
-    rows = range(WARMUP_BARS, len(bars))
-    for name, rules in default_strategies().items():
-        assert isinstance(rules, Rules)
+    for name, rules in written_as_rules():
+        rows = range(WARMUP_BARS, len(bars))
         book = holding_eth(bars)
         signalled = np.array(
             [bool(rules.entries(asked_at(bars, features, row, book))) for row in rows]

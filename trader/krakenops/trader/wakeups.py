@@ -12,7 +12,7 @@ import numpy.typing as npt
 from krakenops.trader.portfolio import Position
 from krakenops.trader.regime import REGIME_CODES, Regime
 from krakenops.trader.strategies import Ahead, Rules, Strategy, StrategySelector
-from krakenops.trader.strategies.base import fires
+from krakenops.trader.strategies.rules import fires
 from krakenops.trader.timeline import SymbolSeries, Timeline
 
 __all__ = ["Wakeups"]

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from krakenops.trader.strategies.base import (
-    Ahead,
-    Held,
-    Rules,
-    Signal,
-    SignalKind,
-    Step,
-    Strategy,
-    SymbolView,
-)
+from krakenops.trader.strategies.base import Signal, SignalKind, Step, Strategy, SymbolView
 from krakenops.trader.strategies.hedge import DefensiveHedge
 from krakenops.trader.strategies.recovery import RecoveryReEntry
 from krakenops.trader.strategies.reversion import MeanReversion
+from krakenops.trader.strategies.rules import Ahead, Held, Rules
 from krakenops.trader.strategies.selector import MAX_ACTIVE, Selection, StrategySelector
 from krakenops.trader.strategies.stable import StableAllocator
 from krakenops.trader.strategies.swing import VolatilitySwing

@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from krakenops.trader.regime import Regime
-from krakenops.trader.strategies.base import (
-    RET_24,
-    TREND,
-    Columns,
-    Rules,
-    Signal,
-    SignalKind,
-    Step,
-    Values,
-)
+from krakenops.trader.strategies.base import RET_24, TREND, Signal, SignalKind, Step
+from krakenops.trader.strategies.rules import Columns, Rules, Values
 
-__all__ = ["DefensiveHedge", "DefensiveHedgeSettings"]
-
-
-@dataclass(frozen=True)
-class DefensiveHedgeSettings:
-    fraction: float = 0.5  # small: at most half of a position per hedge
-    max_ret_24: float = -0.02  # the symbol fell at least 2% over the day ...
-    max_trend: float = 0.0  # ... and its fast EMA is under its slow one
-    hedge_hours: float = 24.0  # a hedge lapses after this; a still-falling long may be hedged again
+__all__ = ["DefensiveHedge"]
 
 
 class DefensiveHedge(Rules):
@@ -38,34 +20,24 @@ class DefensiveHedge(Rules):
 
     name = "defensive_hedge"
     regimes = frozenset({Regime.RISK_OFF, Regime.PANIC})
-
-    def __init__(self, settings: DefensiveHedgeSettings | None = None) -> None:
-        super().__init__()
-        self.settings = settings or DefensiveHedgeSettings()
+    fraction = 0.5  # small: at most half of a position per hedge
+    max_ret_24 = -0.02  # the symbol fell at least 2% over the day ...
+    max_trend = 0.0  # ... and its fast EMA is under its slow one
+    hedge_hours = 24.0  # a hedge lapses after this; a still-falling long may be hedged again
 
     def reduce_rules(self, f: Columns, close: Values) -> Values:
-        s = self.settings
-        return (f[RET_24] <= s.max_ret_24) & (f[TREND] < s.max_trend)
+        return (f[RET_24] <= self.max_ret_24) & (f[TREND] < self.max_trend)
 
     def entries(self, step: Step) -> list[Signal]:
-        s = self.settings
         signals: list[Signal] = []
-        for symbol, position in step.portfolio.positions.items():
-            market = step.markets.get(symbol)
-            if market is None:
-                continue
-            if (
-                position.hedged_at is not None
-                and step.time - position.hedged_at < s.hedge_hours * 3600
-            ):
+        for position, market in self.held(step):
+            hedged = position.hedged_at
+            if hedged is not None and step.time - hedged < self.hedge_hours * 3600:
                 continue
             if self.reduce_rules(market.features, market.close):
-                signal = Signal(
-                    self.name,
-                    symbol,
-                    SignalKind.REDUCE,
-                    fraction=s.fraction,
-                    reason="hedge falling long",
+                reduce = SignalKind.REDUCE
+                reason = "hedge falling long"
+                signals.append(
+                    Signal(self.name, position.symbol, reduce, 0.0, self.fraction, reason)
                 )
-                signals.append(signal)
         return signals

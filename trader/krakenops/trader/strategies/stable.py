@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from krakenops.trader.regime import Regime
-from krakenops.trader.strategies.base import Columns, Rules, Signal, SignalKind, Step, Values
+from krakenops.trader.strategies.base import Signal, SignalKind, Step
+from krakenops.trader.strategies.rules import Columns, Rules, Values
 
-__all__ = ["StableAllocator", "StableAllocatorSettings"]
-
-
-@dataclass(frozen=True)
-class StableAllocatorSettings:
-    step_fraction: float = 0.5  # sell this share of every position each panic bar ...
-    flatten_below_usd: float = 50.0  # ... and close outright what is left under this value
-    flatten_drawdown: float = -0.15  # a position this far under its cost is closed at once
+__all__ = ["StableAllocator"]
 
 
 class StableAllocator(Rules):
@@ -22,32 +14,25 @@ class StableAllocator(Rules):
 
     name = "stable_allocator"
     regimes = frozenset({Regime.PANIC})
-
-    def __init__(self, settings: StableAllocatorSettings | None = None) -> None:
-        super().__init__()
-        self.settings = settings or StableAllocatorSettings()
+    step_fraction = 0.5  # sell this share of every position each panic bar ...
+    flatten_below_usd = 50.0  # ... and close outright what is left under this value
+    flatten_drawdown = -0.15  # a position this far under its cost is closed at once
 
     def reduce_rules(self, f: Columns, close: Values) -> Values:
         return True  # in a panic every holding is sold down, bar after bar
 
     def entries(self, step: Step) -> list[Signal]:
-        s = self.settings
         signals: list[Signal] = []
-        for symbol, position in step.portfolio.positions.items():
-            market = step.markets.get(symbol)
-            if market is None:
-                continue
+        for position, market in self.held(step):
             value = position.quantity * market.close
-            underwater = (
-                position.entry_price > 0
-                and market.close / position.entry_price - 1.0 <= s.flatten_drawdown
-            )
-            if value <= s.flatten_below_usd or underwater:
-                signals.append(Signal(self.name, symbol, SignalKind.EXIT, reason="flatten to USD"))
-            else:
-                reason = "de-risk to USD"
-                fraction = s.step_fraction
+            entry = position.entry_price
+            underwater = entry > 0 and market.close / entry - 1.0 <= self.flatten_drawdown
+            if value <= self.flatten_below_usd or underwater:
                 signals.append(
-                    Signal(self.name, symbol, SignalKind.REDUCE, fraction=fraction, reason=reason)
+                    Signal(self.name, position.symbol, SignalKind.EXIT, reason="flatten to USD")
                 )
+            else:
+                fraction, reason = self.step_fraction, "de-risk to USD"
+                kind = SignalKind.REDUCE
+                signals.append(Signal(self.name, position.symbol, kind, 0.0, fraction, reason))
         return signals

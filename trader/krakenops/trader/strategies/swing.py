@@ -3,33 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from krakenops.trader.regime import Regime
-from krakenops.trader.strategies.base import (
-    RANGE_24,
-    TREND,
-    ZSCORE_48,
-    Columns,
-    Held,
-    Rule,
-    Rules,
-    Values,
-)
+from krakenops.trader.strategies.base import RANGE_24, TREND, ZSCORE_48
+from krakenops.trader.strategies.rules import Columns, Held, Rule, Rules, Values
 
-__all__ = ["VolatilitySwing", "VolatilitySwingSettings"]
-
-
-@dataclass(frozen=True)
-class VolatilitySwingSettings:
-    min_trend: float = 0.0  # only dips inside an uptrend
-    dip_zscore: float = -2.0  # a dip: close this many 48-bar deviations under the mean
-    stop_ranges: float = 5.0  # stop under entry, in average hourly ranges: the vol scaling
-    target_ranges: float = 8.0  # take profit this far above entry
-    exit_zscore: float = 1.0  # ... or once the swing has carried above the mean
-    max_hours: float = 72.0
-    reentry_hours: float = 48.0  # after an exit, a dip this soon may be bought again ...
-    reentry_ranges: float = 1.5  # ... once price is this far under the exit price
+__all__ = ["VolatilitySwing"]
 
 
 class VolatilitySwing(Rules):
@@ -38,21 +17,22 @@ class VolatilitySwing(Rules):
 
     name = "volatility_swing"
     regimes = frozenset({Regime.RISK_ON, Regime.NEUTRAL})
-
-    def __init__(self, settings: VolatilitySwingSettings | None = None) -> None:
-        super().__init__()
-        s = self.settings = settings or VolatilitySwingSettings()
-        self.stop_ranges, self.target_ranges = s.stop_ranges, s.target_ranges
-        self.max_hours, self.memory_hours = s.max_hours, s.reentry_hours
+    min_trend = 0.0  # only dips inside an uptrend
+    dip_zscore = -2.0  # a dip: close this many 48-bar deviations under the mean
+    stop_ranges = 5.0  # stop under entry, in average hourly ranges: the vol scaling
+    target_ranges = 8.0  # take profit this far above entry
+    exit_zscore = 1.0  # ... or once the swing has carried above the mean
+    max_hours = 72.0
+    memory_hours = 48.0  # after an exit, a dip this soon may be bought again ...
+    reentry_ranges = 1.5  # ... once price is this far under the exit price
 
     def entry_rules(self, f: Columns, close: Values, exit_price: Values) -> Sequence[Rule]:
-        s = self.settings
-        uptrend = f[TREND] > s.min_trend
-        again = close <= exit_price * (1.0 - s.reentry_ranges * f[RANGE_24])
+        uptrend = f[TREND] > self.min_trend
+        again = close <= exit_price * (1.0 - self.reentry_ranges * f[RANGE_24])
         return (
-            ("dip in uptrend", uptrend & (f[ZSCORE_48] <= s.dip_zscore)),
+            ("dip in uptrend", uptrend & (f[ZSCORE_48] <= self.dip_zscore)),
             ("re-entry on dip", uptrend & again),
         )
 
     def exit_rules(self, f: Columns, close: Values, held: Held) -> Sequence[Rule]:
-        return (("swing above the mean", f[ZSCORE_48] >= self.settings.exit_zscore),)
+        return (("swing above the mean", f[ZSCORE_48] >= self.exit_zscore),)
