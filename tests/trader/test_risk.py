@@ -1,4 +1,4 @@
-"""The seed's risk table, row by row, and the state that must survive a restart."""
+"""The risk table (`RiskLimits`), row by row, and the state that must survive a restart."""
 
 from __future__ import annotations
 
