@@ -74,10 +74,14 @@ class Rules:
     - `reduce_rules`: where a held symbol may be sold down (defensive strategies; the sale
       itself is decided by `entries`);
     - `exit_rules`: when a position it opened is sold, besides the rules given as data;
-    and as data, read by the step and the read-ahead alike: `stop_ranges` (entry stop, in
-    average hourly ranges under the close; `stop_exits` whether it sells), `trail_ranges` (a stop that trails the peak),
-    `target_ranges` (take profit over the entry), `max_hours` (time limit), `max_positions`,
-    and `memory_hours` (how long an exit's price is remembered for `entry_rules`).
+    and as data, read by the step and the read-ahead alike: `stop_ranges` (the entry's stop, in
+    average hourly ranges under the close; `stop_exits`, whether it sells), `trail_ranges` (a
+    stop that trails the peak), `target_ranges` (take profit over the entry), `max_hours` (time
+    limit), `max_positions`, and `memory_hours` (how long an exit's price is remembered for
+    `entry_rules`).
+
+    A subclass that overrides `entries` (to size a sale, or to skip what a rule cannot see) may
+    only signal where `entry_rules` or `reduce_rules` fire: a replay takes no other step.
     """
 
     name: str
