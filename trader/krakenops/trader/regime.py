@@ -64,11 +64,8 @@ def market_state(vectors: Sequence[Sequence[float] | npt.NDArray[np.float64]]) -
     """Average the warm symbols' feature vectors into one market-wide reading."""
     if not vectors:
         raise ValueError("no symbol to read the market from")
-    present = np.ones(1, dtype=np.bool_)
-    reading = market_states(
-        [np.array([v], dtype=np.float64) for v in vectors], [present] * len(vectors)
-    )
-    state = reading.at(0)
+    tables = np.array(vectors, dtype=np.float64)[:, None, :]  # one step of each symbol
+    state = _readings(tables, np.ones(tables.shape[:2], dtype=np.bool_)).at(0)
     assert state is not None  # every symbol is present: there is a reading
     return state
 
@@ -110,30 +107,34 @@ def market_states(features: Sequence[F64], present: Sequence[Mask]) -> MarketSta
     if not features:
         raise ValueError("no symbol to read the market from")
     steps = present[0].shape[0]
-    ret_24, ret_72, trend, ratio = (np.zeros(steps) for _ in range(4))
-    count = np.zeros(steps, dtype=np.int64)
-    with np.errstate(all="ignore"):  # overflow gives inf, as in market_state's float arithmetic
-        for k, (table, here) in enumerate(zip(features, present, strict=True)):
-            if table.shape != (steps, len(FEATURE_NAMES)) or here.shape != (steps,):
-                raise ValueError(
-                    f"symbol {k}: features {table.shape} and presence {here.shape} do not"
-                    f" match {steps} steps of {len(FEATURE_NAMES)} features"
-                )
-            np.add(ret_24, table[:, _RET_24], out=ret_24, where=here)
-            np.add(ret_72, table[:, _RET_72], out=ret_72, where=here)
-            np.add(trend, table[:, _TREND], out=trend, where=here)
-            vol_168 = table[:, _VOL_168]
-            own = np.ones(steps)  # no long-term volatility reads as a ratio of 1
-            np.divide(table[:, _VOL_24], vol_168, out=own, where=vol_168 > 0)
-            np.add(ratio, own, out=ratio, where=here)
-            count += here
+    for k, (table, here) in enumerate(zip(features, present, strict=True)):
+        if table.shape != (steps, len(FEATURE_NAMES)) or here.shape != (steps,):
+            raise ValueError(
+                f"symbol {k}: features {table.shape} and presence {here.shape} do not"
+                f" match {steps} steps of {len(FEATURE_NAMES)} features"
+            )
+    return _readings(np.stack(features), np.stack(present))
+
+
+def _readings(tables: npt.NDArray[np.float64], here: Mask) -> MarketStates:
+    """`market_states` of the symbols' tables stacked, a (symbols, steps, 9) array."""
+    steps = here.shape[1]
+    # Each symbol's four readings: the three features and its volatility ratio, where no
+    # long-term volatility reads as a ratio of 1; an absent symbol adds nothing (0.0).
+    readings = np.ones((here.shape[0], steps, 4))
+    readings[..., :3] = tables[..., [_RET_24, _RET_72, _TREND]]
+    with np.errstate(all="ignore"):  # overflow gives inf, as float arithmetic does
+        vol_168 = tables[..., _VOL_168]
+        np.divide(tables[..., _VOL_24], vol_168, out=readings[..., 3], where=vol_168 > 0)
+        readings[~here] = 0.0
+        totals = np.zeros((steps, 4))
+        for symbol in readings:  # in the symbols' order, as a step adds them
+            totals += symbol
+        count = here.sum(axis=0)
         read = count > 0
-        n = count.astype(np.float64)
-        averages = [
-            np.divide(total, n, out=np.full(steps, np.nan), where=read)
-            for total in (ret_24, ret_72, trend, ratio)
-        ]
-    return MarketStates(averages[0], averages[1], averages[2], averages[3], read)
+        averages = np.full((steps, 4), np.nan)
+        np.divide(totals, count[:, None], out=averages, where=read[:, None])
+    return MarketStates(averages[:, 0], averages[:, 1], averages[:, 2], averages[:, 3], read)
 
 
 @dataclass(frozen=True)
