@@ -14,7 +14,17 @@ from krakenops.trader.portfolio import Position
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies.base import RANGE_24, Signal, SignalKind, Step, SymbolView
 
-__all__ = ["Ahead", "Columns", "Held", "Rule", "Rules", "Values", "fires", "first_reason"]
+__all__ = [
+    "Ahead",
+    "Columns",
+    "Held",
+    "Rule",
+    "Rules",
+    "Values",
+    "fires",
+    "first_reason",
+    "ranges_from",
+]
 
 Mask = npt.NDArray[np.bool_]
 
@@ -55,6 +65,11 @@ def fires(rules: Sequence[Rule], bars: int) -> Mask:
     for _, cond in rules:
         np.logical_or(mask, cond, out=mask)
     return mask
+
+
+def ranges_from(price: Values, ranges: float, f: Columns) -> Values:
+    """`price` moved by `ranges` average hourly ranges (`range_24`), up or (negative) down."""
+    return price * (1.0 + ranges * f[RANGE_24])
 
 
 def first_reason(rules: Sequence[Rule]) -> str | None:
@@ -133,7 +148,7 @@ class Rules:
             f, close = market.features, market.close
             reason = first_reason(self.entry_rules(f, close, self.remembered(symbol, step.time)))
             if reason is not None:
-                stop = close * (1.0 - self.stop_ranges * f[RANGE_24])
+                stop = ranges_from(close, -self.stop_ranges, f)
                 signals.append(Signal(self.name, symbol, SignalKind.ENTER, stop, reason=reason))
                 room -= 1
         return signals
@@ -143,7 +158,7 @@ class Rules:
         f, close = market.features, market.close
         if self.trail_ranges is not None:
             # A trailing stop only ever rises.
-            trailing = position.peak_price * (1.0 - self.trail_ranges * f[RANGE_24])
+            trailing = ranges_from(position.peak_price, -self.trail_ranges, f)
             position.stop_price = max(position.stop_price, trailing)
         held = Held(position.entry_price, position.stop_price, position.hours_held(market.time))
         reason = first_reason(self.all_exit_rules(f, close, held))
@@ -159,7 +174,7 @@ class Rules:
         if self.stop_exits:
             rules.append(("trailing stop" if self.trail_ranges else "stop", close <= held.stop))
         if self.target_ranges is not None:
-            target = held.entry * (1.0 + self.target_ranges * f[RANGE_24])
+            target = ranges_from(held.entry, self.target_ranges, f)
             rules.append(("target", close >= target))
         rules += self.exit_rules(f, close, held)
         if self.max_hours is not None:
@@ -187,7 +202,7 @@ class Rules:
         if self.trail_ranges is None:
             return position.stop_price
         assert ahead.peak is not None, "a trailing stop reads the peak ahead"
-        trailing = ahead.peak * (1.0 - self.trail_ranges * ahead.features[:, RANGE_24])
+        trailing = ranges_from(ahead.peak, -self.trail_ranges, ahead.features.T)
         return np.maximum.accumulate(np.maximum(trailing, position.stop_price))
 
     def exit_ahead(self, position: Position, ahead: Ahead) -> int:
