@@ -19,6 +19,7 @@ from krakenops.trader.portfolio import UNOWNED, Portfolio, Position
 from krakenops.trader.resting import RestingEntries
 from krakenops.trader.risk import DenialReason, Proposal, RiskManager
 from tests.trader.scripted import ScriptedPipeline, exit_
+from tests.trader.simcalls import market_order
 
 
 def engine_on(
@@ -44,7 +45,7 @@ def test_an_exit_resting_at_the_venue_keeps_a_second_exit_from_selling_the_same_
 ):
     venue = PaperKrakenSimulator(seed=1, clock=clock)
     book = Portfolio(venue.balances()["USD"], marks={"ETH": 2000.0})
-    for fill in venue.submit_market_order("ETH", 1.0, "buy", 2000.0).fills:
+    for fill in market_order(venue, "ETH", 1.0, "buy", 2000.0).fills:
         book.apply(fill, strategy="trend_follower", stop_price=1800.0)
     target = exit_("ko-1-ETH-exit-0", "ETH", 1.0, 2000.0, limit=2200.0)  # rests
     stop = exit_("ko-1-ETH-exit-1", "ETH", 1.0, 2000.0)
@@ -111,7 +112,7 @@ def test_an_entry_left_open_in_part_before_a_restart_fills_under_its_position_s_
 def test_an_exit_left_open_before_a_restart_holds_back_what_it_will_sell(clock: ManualClock):
     venue = PaperKrakenSimulator(seed=1, clock=clock)
     book = Portfolio(venue.balances()["USD"], marks={"ETH": 2000.0})
-    for fill in venue.submit_market_order("ETH", 1.0, "buy", 2000.0).fills:
+    for fill in market_order(venue, "ETH", 1.0, "buy", 2000.0).fills:
         book.apply(fill, strategy="trend_follower", stop_price=1800.0)
     venue.submit(exit_("ko-1-ETH-exit-0", "ETH", 1.0, 2000.0, limit=2200.0).intent)
     engine = engine_on(venue, book, clock, [[exit_("ko-2-ETH-exit-0", "ETH", 1.0, 2000.0)]])

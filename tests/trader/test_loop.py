@@ -23,6 +23,7 @@ from krakenops.trader.regime import Regime
 from krakenops.trader.risk import RiskManager
 from krakenops.trader.strategies import StableAllocator, Step
 from krakenops.trader.venues import paper_venue
+from tests.trader.simcalls import market_order
 from tests.trader.strategies.markets import view
 
 START = datetime(2022, 5, 1, tzinfo=UTC)
@@ -292,7 +293,7 @@ def test_a_losing_exit_filled_while_the_trader_was_down_counts_toward_the_kill_s
     journal = Journal(store)
     venue = paper_venue(paper_config, clock, venue_state_path(store))
     book = Portfolio(venue.client.balances()["USD"])
-    for fill in venue.simulator.submit_market_order("ETH", 0.5, "buy", 2800.0).fills:
+    for fill in market_order(venue.simulator, "ETH", 0.5, "buy", 2800.0).fills:
         book.apply(fill, strategy="trend_follower", stop_price=2600.0)
     journal.save_positions(book)
     spec = paper_config.spec
@@ -300,7 +301,7 @@ def test_a_losing_exit_filled_while_the_trader_was_down_counts_toward_the_kill_s
     risk.record_closed(ClosedTrade("BTC", "trend_follower", "a", 0, 0, -20.0, -0.01))
     risk.record_closed(ClosedTrade("BTC", "trend_follower", "b", 0, 0, -20.0, -0.01))
     # The exit sold at the venue; the trader went down before it booked the fill.
-    venue.simulator.submit_market_order("ETH", 0.5, "sell", 2500.0)
+    market_order(venue.simulator, "ETH", 0.5, "sell", 2500.0)
     venue.save()
     journal.close()
 
@@ -366,7 +367,7 @@ def test_a_buy_filled_while_the_trader_was_down_is_booked_then_sold(
     store = ArtifactStore(paper_config.spec.artifacts, paper_config.env_id)
     venue = paper_venue(paper_config, clock, venue_state_path(store))
     # The venue filled a buy whose fill the book never saw: the trader died in between.
-    venue.simulator.submit_market_order("ETH", 0.5, "buy", 2800.0)
+    market_order(venue.simulator, "ETH", 0.5, "buy", 2800.0)
     feed, _ = replay_feed(paper_config, START, START + timedelta(hours=3))
     loop = TradingLoop(paper_config, clock, feed, venue, store, interval_seconds=BAR_SECONDS)
     assert loop.portfolio.positions["ETH"].strategy == UNOWNED

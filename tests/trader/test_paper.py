@@ -10,11 +10,12 @@ from krakenops.core.clock import ManualClock
 from krakenops.core.config import PaperSettings
 from krakenops.trader.orders import Fill, OrderIntent, OrderResult, OrderStatus, OrderType, Side
 from krakenops.trader.paper import PaperKrakenSimulator
+from tests.trader.simcalls import every_fill, holdings, limit_order, market_order
 
 
 def test_the_seeds_market_order_fills_with_fee_and_slippage(clock: ManualClock):
     sim = PaperKrakenSimulator(seed=1, clock=clock)
-    result = sim.submit_market_order(symbol="XXBTZUSD", quantity=0.1, side="buy", mid_price=45000.0)
+    result = market_order(sim, symbol="XXBTZUSD", quantity=0.1, side="buy", mid_price=45000.0)
     assert result.status is OrderStatus.FILLED
     fill = result.fills[0]
     assert fill.symbol == "BTC" and fill.timestamp == clock.now()
@@ -26,18 +27,18 @@ def test_the_seeds_market_order_fills_with_fee_and_slippage(clock: ManualClock):
 
 def test_a_sell_receives_less_than_mid_and_pays_the_fee(clock: ManualClock):
     sim = PaperKrakenSimulator(seed=2, clock=clock)
-    sim.submit_market_order("BTC", 0.1, "buy", 45000.0)
+    market_order(sim, "BTC", 0.1, "buy", 45000.0)
     usd = sim.balances()["USD"]
-    fill = sim.submit_market_order("BTC", 0.1, "sell", 45000.0).fills[0]
+    fill = market_order(sim, "BTC", 0.1, "sell", 45000.0).fills[0]
     assert fill.price < 45000.0
     assert sim.balances()["USD"] == pytest.approx(usd + 0.1 * fill.price * (1 - 0.0026))
-    assert "BTC" not in sim.positions()
+    assert "BTC" not in holdings(sim)
 
 
 def test_same_seed_gives_the_same_fills_and_another_seed_does_not(clock: ManualClock):
     def prices(seed: int) -> list[float]:
         sim = PaperKrakenSimulator(seed=seed, clock=clock)
-        return [sim.submit_market_order("ETH", 0.5, "buy", 2000.0).fills[0].price for _ in range(5)]
+        return [market_order(sim, "ETH", 0.5, "buy", 2000.0).fills[0].price for _ in range(5)]
 
     assert prices(7) == prices(7)
     assert prices(7) != prices(8)
@@ -49,30 +50,30 @@ def test_a_repeated_client_order_id_does_not_fill_twice(clock: ManualClock):
     first = sim.submit(intent)
     again = sim.submit(intent)
     assert again == first
-    assert len(sim.trade_history) == 1
+    assert len(every_fill(sim)) == 1
     assert sim.query("ko-1") == first
     assert sim.query("unknown") is None
 
 
 def test_spot_refuses_buying_beyond_cash_and_selling_what_is_not_held(clock: ManualClock):
     sim = PaperKrakenSimulator(starting_balance_usd=1000.0, seed=4, clock=clock)
-    too_big = sim.submit_market_order("BTC", 1.0, "buy", 30000.0)
+    too_big = market_order(sim, "BTC", 1.0, "buy", 30000.0)
     assert too_big.status is OrderStatus.REJECTED and "insufficient USD" in (too_big.reason or "")
-    short = sim.submit_market_order("ETH", 1.0, "sell", 2000.0)
+    short = market_order(sim, "ETH", 1.0, "sell", 2000.0)
     assert short.status is OrderStatus.REJECTED and "insufficient ETH" in (short.reason or "")
     assert sim.balances() == {"USD": 1000.0}
 
 
 def test_malformed_orders_are_rejected_not_filled(clock: ManualClock):
     sim = PaperKrakenSimulator(seed=5, clock=clock)
-    assert sim.submit_market_order("BTC", 0.0, "buy", 30000.0).status is OrderStatus.REJECTED
-    assert sim.submit_market_order("BTC", 0.1, "buy", -1.0).status is OrderStatus.REJECTED
-    assert sim.trade_history == []
+    assert market_order(sim, "BTC", 0.0, "buy", 30000.0).status is OrderStatus.REJECTED
+    assert market_order(sim, "BTC", 0.1, "buy", -1.0).status is OrderStatus.REJECTED
+    assert every_fill(sim) == []
 
 
 def test_a_resting_limit_fills_as_maker_when_a_bar_trades_through_it(clock: ManualClock):
     sim = PaperKrakenSimulator(seed=6, clock=clock)
-    resting = sim.submit_limit_order("ETH", 1.0, "buy", limit_price=1900.0, mid_price=2000.0)
+    resting = limit_order(sim, "ETH", 1.0, "buy", limit_price=1900.0, mid_price=2000.0)
     assert resting.status is OrderStatus.OPEN and len(sim.open_orders()) == 1
     when = clock.now() + timedelta(hours=1)
     assert sim.on_bar("ETH", when, high=2010.0, low=1950.0, close=2000.0) == []
@@ -86,26 +87,26 @@ def test_a_resting_limit_fills_as_maker_when_a_bar_trades_through_it(clock: Manu
 
 def test_a_crossing_limit_fills_at_once_no_worse_than_its_limit(clock: ManualClock):
     sim = PaperKrakenSimulator(slippage_bps=500.0, seed=7, clock=clock)
-    result = sim.submit_limit_order("ETH", 1.0, "buy", limit_price=2001.0, mid_price=2000.0)
+    result = limit_order(sim, "ETH", 1.0, "buy", limit_price=2001.0, mid_price=2000.0)
     assert result.status is OrderStatus.FILLED and result.fills[0].price <= 2001.0
 
 
 def test_cancel_releases_the_reserved_cash(clock: ManualClock):
     sim = PaperKrakenSimulator(starting_balance_usd=2000.0, seed=8, clock=clock)
-    order = sim.submit_limit_order("ETH", 1.0, "buy", limit_price=1900.0, mid_price=2000.0)
-    blocked = sim.submit_market_order("ETH", 0.5, "buy", 2000.0)
+    order = limit_order(sim, "ETH", 1.0, "buy", limit_price=1900.0, mid_price=2000.0)
+    blocked = market_order(sim, "ETH", 0.5, "buy", 2000.0)
     assert blocked.status is OrderStatus.REJECTED
     assert sim.cancel(order.client_order_id).status is OrderStatus.CANCELED
-    assert sim.submit_market_order("ETH", 0.5, "buy", 2000.0).status is OrderStatus.FILLED
+    assert market_order(sim, "ETH", 0.5, "buy", 2000.0).status is OrderStatus.FILLED
 
 
 def test_fills_since_returns_the_trade_history_from_an_instant():
     clock = ManualClock(datetime(2026, 2, 5, 10, tzinfo=UTC))
     sim = PaperKrakenSimulator(seed=9, clock=clock)
-    sim.submit_market_order("BTC", 0.01, "buy", 30000.0)
+    market_order(sim, "BTC", 0.01, "buy", 30000.0)
     clock.advance(timedelta(hours=1))
     later = clock.now()
-    sim.submit_market_order("BTC", 0.01, "sell", 30000.0)
+    market_order(sim, "BTC", 0.01, "sell", 30000.0)
     assert [f.side for f in sim.fills_since(later)] == [Side.SELL]
     assert len(sim.fills_since(later - timedelta(hours=2))) == 2
 
@@ -113,7 +114,7 @@ def test_fills_since_returns_the_trade_history_from_an_instant():
 def test_from_settings_uses_the_configured_fees_balance_and_seed(clock: ManualClock):
     settings = PaperSettings(starting_balance_usd=5000, taker_fee=0.001, slippage_bps=0, seed=11)
     sim = PaperKrakenSimulator.from_settings(settings, clock)
-    fill = sim.submit_market_order("ETH", 1.0, "buy", 2000.0).fills[0]
+    fill = market_order(sim, "ETH", 1.0, "buy", 2000.0).fills[0]
     assert fill.price == 2000.0 and fill.fee_usd == pytest.approx(2.0)
     assert sim.balances()["USD"] == pytest.approx(5000 - 2002.0)
 
@@ -125,7 +126,7 @@ def test_funding_costs_are_refused_on_a_spot_venue():
 
 def test_an_account_snapshot_restores_balances(clock: ManualClock):
     sim = PaperKrakenSimulator(seed=12, clock=clock)
-    sim.submit_market_order("ETH", 1.0, "buy", 2000.0)
+    market_order(sim, "ETH", 1.0, "buy", 2000.0)
     again = PaperKrakenSimulator(seed=12, clock=clock)
     again.restore(sim.snapshot())
     assert again.balances() == sim.balances()
@@ -133,7 +134,7 @@ def test_an_account_snapshot_restores_balances(clock: ManualClock):
 
 def test_fast_path_records_equal_ordinary_ones(clock: ManualClock):
     sim = PaperKrakenSimulator(seed=13, clock=clock)
-    result = sim.submit_market_order("ETH", 1.0, "buy", 2000.0)
+    result = market_order(sim, "ETH", 1.0, "buy", 2000.0)
     fill = result.fills[0]
     ordinary = Fill(
         fill.client_order_id,

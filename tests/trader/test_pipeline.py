@@ -14,7 +14,7 @@ from krakenops.trader.orders import Side
 from krakenops.trader.pipeline import RULES_ONLY_CONFIDENCE, DecisionPipeline
 from krakenops.trader.portfolio import Portfolio, Position
 from krakenops.trader.regime import Regime, RegimeEngine
-from krakenops.trader.strategies import MeanReversion
+from krakenops.trader.strategies import MeanReversion, StrategySelector
 from tests.trader.strategies.markets import NOW, Features, view
 
 LIMITS = RiskLimits()
@@ -32,10 +32,14 @@ class FixedModel:
         return np.full(rows.shape[0], self.value)
 
 
-def pipeline(portfolio: Portfolio, model: FixedModel | None = None) -> DecisionPipeline:
+def pipeline(
+    portfolio: Portfolio, model: FixedModel | None = None, selector: StrategySelector | None = None
+) -> DecisionPipeline:
     regime = RegimeEngine()
     regime.regime = Regime.NEUTRAL
-    return DecisionPipeline(("BTC", "ETH"), LIMITS, portfolio, lambda: model, regime=regime)
+    return DecisionPipeline(
+        ("BTC", "ETH"), LIMITS, portfolio, lambda: model, selector=selector, regime=regime
+    )
 
 
 STRETCHED: Features = {"zscore_48": -3.5}
@@ -83,9 +87,16 @@ def test_an_exit_is_proposed_before_entries_and_once_per_symbol():
     portfolio.positions["ETH"] = Position(
         "ETH", "mean_reversion", 1.0, 2000.0, 1950.0, NOW - 3600, 2000.0, 2000.0, 2000.0
     )
-    decision = pipeline(portfolio).decide(NOW, {"ETH": view(close=1900.0, **STRETCHED)})
-    [sale] = decision.proposals
+    # Mean reversion, asked first, enters stretched BTC and stops ETH out; the allocator would
+    # sell half of ETH in the same step.
+    both = StrategySelector(table={"NEUTRAL": {"mean_reversion": 0.5, "stable_allocator": 0.5}})
+    decision = pipeline(portfolio, selector=both).decide(
+        NOW, {"BTC": view("BTC", **STRETCHED), "ETH": view(close=1900.0, **STRETCHED)}
+    )
+    sale, entry = decision.proposals
+    assert (sale.intent.symbol, entry.intent.symbol) == ("ETH", "BTC")
     assert sale.intent.side is Side.SELL and sale.intent.reduce_only and sale.intent.quantity == 1.0
+    assert entry.intent.side is Side.BUY and entry.intent.strategy == "mean_reversion"
 
 
 def test_client_order_ids_follow_from_the_decision():

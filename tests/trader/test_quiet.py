@@ -116,12 +116,11 @@ def take_book(engine: TradingEngine, cash: float, holdings: dict[str, tuple[floa
 @settings(max_examples=150, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
-    short=st.sampled_from([0, 8, 96, 10**9]),
     walked=st.sampled_from([0, 10**9]),
     limit=st.sampled_from([0.002, 0.005, 0.01, 0.03]),
 )
 def test_passing_over_a_stretch_ends_where_its_steps_would(
-    seed: int, short: int, walked: int, limit: float
+    seed: int, walked: int, limit: float
 ) -> None:
     rng = np.random.default_rng(seed)
     start = int(rng.integers(0, len(BARS["BTC"]) - 800))
@@ -135,7 +134,7 @@ def test_passing_over_a_stretch_ends_where_its_steps_would(
     every, every_clock = engine_at_start(config, timeline)
     first = int(rng.integers(0, 30))
     quiet = QuietSteps(bulk, timeline, bulk_clock, first)
-    quiet.short, quiet.walked = short, walked  # every way through a stretch
+    quiet.walked = walked  # every way through a stretch
     if first:  # the warm-up's bars marked the book, as a replay does
         quiet.mark(first - 1)
         QuietSteps(every, timeline, every_clock, first).mark(first - 1)

@@ -18,6 +18,7 @@ from krakenops.core.features import FEATURE_NAMES, WARMUP_BARS, batch_features
 from krakenops.core.marketdata import default_data_dir, load_symbol
 from krakenops.trader.regime import (
     REGIME_CODES,
+    MarketState,
     MarketStates,
     Regime,
     RegimeEngine,
@@ -29,6 +30,7 @@ from krakenops.trader.regime import (
     market_states,
     regime_path,
 )
+from krakenops.trader.strategies.base import RET_24, RET_72, TREND, VOL_24, VOL_168
 
 Reading = tuple[float, float, float, float] | None  # ret_24, ret_72, trend, vol_ratio
 CODES = (Regime.NEUTRAL, Regime.RISK_ON, Regime.RISK_OFF, Regime.PANIC)
@@ -176,6 +178,18 @@ def bits(value: float) -> bytes:
     return struct.pack("<d", value)
 
 
+def by_hand(rows: Sequence[npt.NDArray[np.float64]]) -> MarketState:
+    """The reading in plain floats: each sum from 0.0 in the symbols' order, over their count."""
+    ret_24 = ret_72 = trend = ratio = 0.0
+    for v in rows:
+        ret_24 += float(v[RET_24])
+        ret_72 += float(v[RET_72])
+        trend += float(v[TREND])
+        ratio += float(v[VOL_24]) / float(v[VOL_168]) if v[VOL_168] > 0 else 1.0
+    n = len(rows)
+    return MarketState(ret_24 / n, ret_72 / n, trend / n, ratio / n)
+
+
 def assert_same_as_market_state(
     features: Sequence[npt.NDArray[np.float64]],
     present: Sequence[npt.NDArray[np.bool_]],
@@ -186,6 +200,7 @@ def assert_same_as_market_state(
         assert bool(states.read[step]) == bool(rows)
         if rows:
             expected = market_state(rows)
+            assert expected == by_hand(rows)
             assert states.at(step) == expected
             for name in ("ret_24", "ret_72", "trend", "vol_ratio"):
                 assert bits(getattr(states, name)[step]) == bits(getattr(expected, name))

@@ -26,8 +26,9 @@ from krakenops.trader.engine import StepReport
 from krakenops.trader.model import ConfidenceModel, SklearnConfidenceModel
 from krakenops.trader.orders import Fill, Side
 from krakenops.trader.regime import Regime, RegimeEngine
-from krakenops.trader.strategies import Strategy, StrategySelector
+from krakenops.trader.strategies import Strategy, StrategySelector, default_strategies
 from tests.trader.models import fitted
+from tests.trader.strategies.breakout import VolumeBreakout
 from tests.trader.test_replay_wakeups import EMA_ONLY, EmaCross
 
 FIRST = int(datetime(2020, 4, 1, tzinfo=UTC).timestamp())  # the first embedded bar
@@ -284,4 +285,33 @@ def test_a_symbol_whose_bars_stop_months_before_the_end(
     eth = [f.timestamp.timestamp() for f in seen.fills if f.symbol == "ETH"]
     assert eth and max(eth) <= ETH_UNTIL
     assert seen.times[-1] > ETH_UNTIL + 30 * 86_400  # BTC goes on alone
+    assert_replays(result, seen)
+
+
+def test_a_seventh_strategy_written_as_rules_replays_as_the_loop_trades_it(
+    paper_config: EnvironmentConfig, history: dict[str, Bars]
+) -> None:
+    # One module states its rules once (tests/trader/strategies/breakout.py); nothing else is
+    # written for the replay, which must still take every step at which it would trade live.
+    # Rules only: a model's inputs name the six strategies it was trained with.
+    table = {
+        Regime.RISK_ON.value: {"trend_follower": 0.5, VolumeBreakout.name: 0.5},
+        Regime.NEUTRAL.value: {"mean_reversion": 0.5, VolumeBreakout.name: 0.5},
+        "RECOVERY": {"recovery_reentry": 0.6, "mean_reversion": 0.4},
+        Regime.RISK_OFF.value: {"defensive_hedge": 1.0},
+        Regime.PANIC.value: {"stable_allocator": 0.7, "defensive_hedge": 0.3},
+    }
+    selector = StrategySelector(table=table)
+
+    def policy() -> dict[str, Strategy]:
+        return {**default_strategies(), VolumeBreakout.name: VolumeBreakout()}
+
+    result = run_backtest(
+        paper_config, history, start_time=START, strategies=policy(), selector=selector
+    )
+    seen = every_step(
+        paper_config, history, start_time=START, strategies=policy(), selector=selector
+    )
+    closed = Counter(s.strategy for s in seen.signals if s.pnl_usd is not None)
+    assert closed[VolumeBreakout.name] > 20
     assert_replays(result, seen)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
-import numpy.typing as npt
 import pytest
 
 from krakenops.core.config import EnvironmentConfig
@@ -16,14 +15,14 @@ from krakenops.trader.portfolio import Position
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies import (
     Signal,
-    SignalKind,
     Step,
     Strategy,
     StrategySelector,
     SymbolView,
     default_strategies,
 )
-from krakenops.trader.strategies.base import RANGE_24, TREND, Watch, nowhere
+from krakenops.trader.strategies.base import TREND
+from krakenops.trader.strategies.rules import Columns, Held, Rule, Rules, Values
 from tests.trader.models import fitted
 
 START = 1588291200  # 2020-05-01, after a month of warm-up
@@ -49,30 +48,27 @@ class Unwatched:
         return self.rules.exit(position, market, step)
 
 
-class EmaCross:
-    """Long while the fast EMA is over the slow one; both rules are known ahead from features."""
+class EmaCross(Rules):
+    """Long while the fast EMA is over the slow one, each rule stated once over the features."""
 
     name = "trend_follower"
     regimes = frozenset(Regime)
+    stop_ranges = 5.0  # sizes the entry; the cross alone sells
+    stop_exits = False
 
     def __init__(self) -> None:
+        super().__init__()
         self.asked = 0
 
     def entries(self, step: Step) -> list[Signal]:
         self.asked += 1
-        return [
-            Signal(self.name, s, SignalKind.ENTER, m.close * (1 - 5 * m.features[RANGE_24]))
-            for s, m in step.markets.items()
-            if m.features[TREND] > 0 and s not in step.portfolio.positions
-        ]
+        return super().entries(step)
 
-    def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
-        if market.features[TREND] < 0:
-            return Signal(self.name, position.symbol, SignalKind.EXIT)
-        return None
+    def entry_rules(self, f: Columns, close: Values, exit_price: Values) -> Sequence[Rule]:
+        return (("", f[TREND] > 0),)
 
-    def watch(self, features: npt.NDArray[np.float64], close: npt.NDArray[np.float64]) -> Watch:
-        return Watch(features[:, TREND] > 0, nowhere(close), features[:, TREND] < 0)
+    def exit_rules(self, f: Columns, close: Values, held: Held) -> Sequence[Rule]:
+        return (("", f[TREND] < 0),)
 
 
 EMA_ONLY = StrategySelector(

@@ -1,4 +1,4 @@
-"""The seed's risk table, row by row, and the state that must survive a restart."""
+"""The risk table (`RiskLimits`), row by row, and the state that must survive a restart."""
 
 from __future__ import annotations
 
@@ -299,14 +299,21 @@ def test_no_order_in_the_transition_before_the_window(tmp_path: Path):
     assert denial is not None and denial.reason is DenialReason.DOWNTIME
 
 
-def test_kill_switch_survives_restart_within_the_day(tmp_path: Path):
-    clock = ManualClock(NOON)
+def restarted_after_a_trip(
+    tmp_path: Path, clock: ManualClock, later: timedelta
+) -> tuple[RiskManager, RiskManager]:
+    """A manager whose switch three losses tripped after one order, and the same restarted
+    `later`."""
     first = manager(tmp_path, clock)
     for _ in range(3):
         first.record_closed(loss())
     first.record_order(entry())
-    clock.advance(timedelta(hours=6))
-    restarted = manager(tmp_path, clock)
+    clock.advance(later)
+    return first, manager(tmp_path, clock)
+
+
+def test_kill_switch_survives_restart_within_the_day(tmp_path: Path):
+    _, restarted = restarted_after_a_trip(tmp_path, ManualClock(NOON), timedelta(hours=6))
     assert restarted.state.kill_switch and restarted.state.trades_today == 1
     denial = restarted.check(entry())
     assert denial is not None and denial.reason is DenialReason.KILL_SWITCH
@@ -314,12 +321,7 @@ def test_kill_switch_survives_restart_within_the_day(tmp_path: Path):
 
 def test_kill_switch_and_daily_counters_reset_at_utc_midnight(tmp_path: Path):
     clock = ManualClock(datetime(2026, 2, 5, 23, 59, tzinfo=UTC))
-    risk = manager(tmp_path, clock)
-    for _ in range(3):
-        risk.record_closed(loss())
-    risk.record_order(entry())
-    clock.advance(timedelta(minutes=1))
-    restarted = manager(tmp_path, clock)
+    risk, restarted = restarted_after_a_trip(tmp_path, clock, timedelta(minutes=1))
     assert not restarted.state.kill_switch
     assert restarted.state.trades_today == 0 and restarted.state.consecutive_losses == 0
     assert restarted.state.day == "2026-02-06"

@@ -1,9 +1,10 @@
-"""Exit rules read ahead agree with the same rules asked bar by bar, and watches cover every signal."""
+"""Each rule read ahead over a history marks exactly the bars at which a step asking it signals."""
 
 from __future__ import annotations
 
 import copy
 from collections import Counter
+from collections.abc import Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -17,16 +18,15 @@ from krakenops.trader.portfolio import Portfolio, Position
 from krakenops.trader.regime import Regime
 from krakenops.trader.strategies import (
     Ahead,
-    ExitsAhead,
+    Rules,
     Step,
-    Strategy,
     SymbolView,
     VolatilitySwing,
-    Watchful,
     default_strategies,
 )
+from krakenops.trader.strategies.rules import fires
 
-HOLDERS = [name for name, rules in default_strategies().items() if isinstance(rules, ExitsAhead)]
+STRATEGIES = list(default_strategies())
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +35,9 @@ def eth() -> tuple[Bars, np.ndarray]:
     return bars, batch_features(bars)
 
 
-def bar_by_bar(rules: Strategy, position: Position, ahead: Ahead) -> int:
+def bar_by_bar(rules: Rules, position: Position, ahead: Ahead) -> int:
     """Ask exit() at each bar, marking the peak as the book would; the first bar it fires."""
+    assert ahead.peak is not None
     for i in range(len(ahead)):
         position.peak_price = float(ahead.peak[i])
         market = SymbolView(
@@ -52,18 +53,15 @@ def bar_by_bar(rules: Strategy, position: Position, ahead: Ahead) -> int:
     return len(ahead)
 
 
-def test_every_exit_rule_of_the_six_strategies_that_holds_positions_reads_ahead() -> None:
-    assert sorted(HOLDERS) == [
-        "mean_reversion",
-        "recovery_reentry",
-        "trend_follower",
-        "volatility_swing",
-    ]
+def test_every_strategy_states_its_rules_once_for_steps_and_read_ahead_alike() -> None:
+    for name, rules in written_as_rules():
+        # No strategy keeps a second copy of a rule for the replay.
+        assert not {"watch", "exit_ahead", "catch_up"} & set(vars(type(rules))), name
 
 
 @settings(max_examples=150, deadline=None)
 @given(
-    name=st.sampled_from(HOLDERS),
+    name=st.sampled_from(STRATEGIES),
     start=st.integers(WARMUP_BARS, 15_000),
     bars_ahead=st.integers(1, 400),
     stop_ranges=st.floats(0.0, 12.0),
@@ -102,7 +100,7 @@ def test_reading_ahead_finds_the_bar_asking_bar_by_bar_finds(
         np.maximum(np.maximum.accumulate(close), position.peak_price),
     )
     rules = default_strategies()[name]
-    assert isinstance(rules, ExitsAhead)
+    assert isinstance(rules, Rules)
     asked = copy.deepcopy(position)
     fires = bar_by_bar(copy.deepcopy(rules), asked, ahead)
     assert rules.exit_ahead(position, ahead) == fires
@@ -115,6 +113,7 @@ def test_reading_ahead_finds_the_bar_asking_bar_by_bar_finds(
 
 
 def vars_of(ahead: Ahead) -> tuple[np.ndarray, ...]:
+    assert ahead.peak is not None
     return (ahead.features, ahead.close, ahead.time, ahead.peak)
 
 
@@ -148,41 +147,50 @@ def holding_eth(bars: Bars) -> Portfolio:
     return book
 
 
-def test_entry_watches_cover_every_bar_at_which_a_flat_book_gets_a_signal(
+def written_as_rules() -> Iterator[tuple[str, Rules]]:
+    for name, rules in default_strategies().items():
+        assert isinstance(rules, Rules)
+        yield name, rules
+
+
+def test_entry_rules_read_ahead_mark_the_bars_at_which_a_flat_book_gets_a_signal(
     eth: tuple[Bars, np.ndarray],
 ) -> None:
     bars, features = eth
-    for name, rules in default_strategies().items():
-        assert isinstance(rules, Watchful)
-        watch = rules.watch(features, bars.close)
+    rows = range(WARMUP_BARS, len(bars))
+    for name, rules in written_as_rules():
         reasons: Counter[str] = Counter()
-        for row in range(WARMUP_BARS, len(bars)):
+        signalled, remembered = [], []
+        for row in rows:
             if isinstance(rules, VolatilitySwing):
                 # It sold ETH 1 to 52 bars back, at that bar's close as its exit rule records a
                 # sale: the oldest of these lie past its 48 hours of re-entry.
                 sold = row - 1 - row % 52
                 rules._exits = {"ETH": (int(bars.time[sold]) + 3600, float(bars.close[sold]))}
-            for signal in rules.entries(asked_at(bars, features, row, Portfolio(10_000.0))):
-                reasons[signal.reason] += 1
-                assert watch.entries_flat[row], (name, row, signal.reason)
+            step = asked_at(bars, features, row, Portfolio(10_000.0))
+            signals = rules.entries(step)
+            reasons.update(signal.reason for signal in signals)
+            signalled.append(bool(signals))
+            remembered.append(rules.remembered("ETH", step.time))
+        read = rules.entry_rules(
+            features[WARMUP_BARS:].T, bars.close[WARMUP_BARS:], np.array(remembered)
+        )
+        assert np.array_equal(fires(read, len(rows)), np.array(signalled)), name
         assert reasons or name in {"defensive_hedge", "stable_allocator"}
         if isinstance(rules, VolatilitySwing):
             assert reasons["re-entry on dip"] > 100
 
 
-def test_held_watches_are_where_the_hedge_and_the_allocator_sell_and_nowhere_else(
+def test_reduce_rules_read_ahead_are_where_the_hedge_and_the_allocator_sell_and_nowhere_else(
     eth: tuple[Bars, np.ndarray],
 ) -> None:
     bars, features = eth
-    rows = range(WARMUP_BARS, len(bars))
-    for name, rules in default_strategies().items():
-        assert isinstance(rules, Watchful)
-        watch = rules.watch(features, bars.close)
+    for name, rules in written_as_rules():
+        rows = range(WARMUP_BARS, len(bars))
         book = holding_eth(bars)
         signalled = np.array(
             [bool(rules.entries(asked_at(bars, features, row, book))) for row in rows]
         )
-        held = watch.entries_held[WARMUP_BARS:]
-        assert not (signalled & ~held).any(), name  # a held book's signals are all watched
-        if name in {"defensive_hedge", "stable_allocator"}:
-            assert np.array_equal(signalled, held), name
+        read = rules.reduce_rules(features[WARMUP_BARS:].T, bars.close[WARMUP_BARS:])
+        assert np.array_equal(fires([("", read)], len(rows)), signalled), name
+        assert signalled.any() == (name in {"defensive_hedge", "stable_allocator"}), name

@@ -100,10 +100,16 @@ class ModelRefusedError(IntegrityError):
 def model_inputs(
     features: Sequence[float] | npt.NDArray[np.float64], strategy: str, side: Side
 ) -> npt.NDArray[np.float64]:
-    """One model input row: the features, the strategy one-hot, then the side (+1 buy, -1 sell)."""
+    """One model input row: the features, the strategy one-hot, then the side (+1 buy, -1 sell).
+
+    A strategy STRATEGY_NAMES does not name (one added since) has no column of its own: its
+    rows carry no strategy, until its name joins the schema and models are trained with it.
+    """
     row = np.zeros(len(MODEL_INPUT_NAMES))
     row[:_STRATEGY_OFFSET] = features
-    row[_STRATEGY_INDEX[strategy]] = 1.0
+    column = _STRATEGY_INDEX.get(strategy)
+    if column is not None:
+        row[column] = 1.0
     row[_SIDE] = 1.0 if side is Side.BUY else -1.0
     return row
 

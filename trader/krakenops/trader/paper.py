@@ -9,7 +9,6 @@ from typing import Any
 
 from krakenops.core.clock import Clock, SystemClock
 from krakenops.core.config import PaperSettings
-from krakenops.core.universe import Universe
 from krakenops.trader.orders import (
     Fill,
     OrderIntent,
@@ -43,7 +42,7 @@ class PaperKrakenSimulator:
 
     venue = "paper"
 
-    def __init__(  # noqa: PLR0917 - the seed's constructor takes these positionally
+    def __init__(  # noqa: PLR0917 - its settings in the order of PaperSettings
         self,
         starting_balance_usd: float = 10_000.0,
         maker_fee: float = 0.0016,
@@ -92,44 +91,6 @@ class PaperKrakenSimulator:
             enable_funding_costs=settings.enable_funding_costs,
             seed=settings.seed,
             clock=clock,
-        )
-
-    # the seed's calls
-
-    def submit_market_order(
-        self, symbol: str, quantity: float, side: Side | str, mid_price: float
-    ) -> OrderResult:
-        """Fill `quantity` of `symbol` (any Kraken or canonical name) at once around `mid_price`."""
-        return self.submit(
-            OrderIntent(
-                client_order_id=self._next_id("sim"),
-                symbol=Universe.resolve(symbol).symbol,
-                side=Side(side),
-                quantity=quantity,
-                order_type=OrderType.MARKET,
-                reference_price=mid_price,
-            )
-        )
-
-    def submit_limit_order(
-        self,
-        symbol: str,
-        quantity: float,
-        side: Side | str,
-        limit_price: float,
-        mid_price: float | None = None,
-    ) -> OrderResult:
-        """Place a limit order; it fills now if it crosses `mid_price`, otherwise it rests."""
-        return self.submit(
-            OrderIntent(
-                client_order_id=self._next_id("sim"),
-                symbol=Universe.resolve(symbol).symbol,
-                side=Side(side),
-                quantity=quantity,
-                order_type=OrderType.LIMIT,
-                reference_price=mid_price if mid_price is not None else limit_price,
-                limit_price=limit_price,
-            )
         )
 
     # ExecutionClient
@@ -213,20 +174,6 @@ class PaperKrakenSimulator:
 
     # state a trading loop persists across restarts
 
-    @property
-    def trade_history(self) -> list[Fill]:
-        """Every fill so far, oldest first: the raw material of the training data."""
-        return list(self._fills)
-
-    def positions(self) -> dict[str, float]:
-        return {a: q for a, q in self._balances.items() if a != _USD and q > _DUST}
-
-    def equity(self, marks: dict[str, float]) -> float:
-        """Cash plus holdings at `marks`; a holding without a mark counts at zero (fail closed)."""
-        return self._balances[_USD] + sum(
-            q * marks.get(a, 0.0) for a, q in self.positions().items()
-        )
-
     def snapshot(self) -> dict[str, Any]:
         """Balances and the order sequence, for a paper account that survives a restart."""
         if self._resting:
@@ -241,10 +188,6 @@ class PaperKrakenSimulator:
         self._sequence = int(snapshot["sequence"])
 
     # internals
-
-    def _next_id(self, prefix: str) -> str:
-        self._sequence += 1
-        return f"{prefix}-{self._sequence:09d}"
 
     def _market(self, intent: OrderIntent, sequence: int, mid: float) -> OrderResult:
         """Fill order number `sequence` at market at once: the hot path of every backtest."""

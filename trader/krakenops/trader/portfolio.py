@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, overload
+
+import numpy as np
+import numpy.typing as npt
 
 from krakenops.trader.orders import Fill, Side
 
@@ -12,6 +16,9 @@ __all__ = ["UNOWNED", "ClosedTrade", "Portfolio", "Position"]
 
 _DUST = 1e-12
 UNOWNED = ""  # the owner of a holding no rule of this trader opened (found at the venue)
+
+
+F64 = npt.NDArray[np.float64]
 
 
 @dataclass(slots=True)
@@ -67,10 +74,19 @@ class Portfolio:
         if self.starting_equity_usd == 0.0:
             self.starting_equity_usd = self.equity()
 
-    def equity(self) -> float:
-        total = self.cash_usd
+    @overload
+    def equity(self) -> float: ...
+
+    @overload
+    def equity(self, marks: Mapping[str, F64]) -> F64: ...
+
+    def equity(self, marks: Mapping[str, F64] | None = None) -> float | F64:
+        """Cash and the holdings at their marks: at the book's own marks, a float; at `marks`
+        given as arrays (a replay passing over many steps), the equity at each of them."""
+        marked: Mapping[str, Any] = self.marks if marks is None else marks
+        total: float | F64 = self.cash_usd
         for symbol, position in self.positions.items():
-            total += position.quantity * self.marks.get(symbol, position.entry_price)
+            total = total + position.quantity * marked.get(symbol, position.entry_price)
         return total
 
     def exposure(self, symbol: str) -> float:

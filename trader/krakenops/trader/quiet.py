@@ -30,9 +30,6 @@ class QuietSteps:
     manager's own calls at the steps where they change its state or log an event.
     """
 
-    # Up to this many steps, a stretch is cheaper in plain Python than in numpy calls, each of
-    # which costs a microsecond or two before it touches an element.
-    short = 96
     # Up to this many steps, a stretch that may trip is walked day by day, each day's lowest
     # equity read in one call; past it, numpy's per-call cost is spread over enough steps.
     walked = 1500
@@ -68,20 +65,18 @@ class QuietSteps:
     def pass_over(self, lo: int, hi: int, equity: F64) -> None:
         """Steps `lo` to `hi - 1` decide nothing: do what they would have, filling `equity`."""
         portfolio = self.engine.portfolio
-        cash = portfolio.cash_usd
         if not portfolio.positions:
             # Flat, equity is cash all along: no curve to draw, no peak to move.
-            equity[lo:hi] = cash
-            self._flat_days(lo, hi, cash)
-        elif hi - lo <= self.short:
-            values = self._draw_short(lo, hi, equity, cash)
-            if self._next_trading.item(lo) < hi:
-                self._risk_days(lo, hi, values, min(values), max(values))
+            equity[lo:hi] = portfolio.cash_usd
+            self._flat_days(lo, hi, portfolio.cash_usd)
         else:
+            marks = {symbol: self._closes[symbol][lo:hi] for symbol in portfolio.positions}
             curve = equity[lo:hi]
-            low, high = self._draw_long(lo, hi, curve, cash)
+            curve[:] = portfolio.equity(marks)  # the book's own arithmetic, step by step
+            for symbol, position in portfolio.positions.items():
+                position.peak_price = max(position.peak_price, float(marks[symbol].max()))
             if self._next_trading.item(lo) < hi:
-                self._risk_days(lo, hi, curve, low, high)
+                self._risk_days(lo, hi, curve)
         self.mark(hi - 1)
 
     def mark(self, index: int) -> None:
@@ -91,48 +86,6 @@ class QuietSteps:
             close = closes.item(index)
             if not math.isnan(close):  # before the symbol's first bar it has no mark yet
                 marks[symbol] = close
-
-    def _draw_short(self, lo: int, hi: int, equity: F64, cash: float) -> list[float]:
-        """Fill `equity` along a short stretch in plain Python, move the peaks; the values."""
-        values: list[float] = []
-        for symbol, position in self.engine.portfolio.positions.items():
-            marks = self._closes[symbol][lo:hi].tolist()
-            quantity = position.quantity
-            # In Portfolio.equity's order of operations, so that each value is the same float:
-            # cash, then each holding's value added in the book's order.
-            if values:
-                values = [
-                    value + quantity * mark for value, mark in zip(values, marks, strict=True)
-                ]
-            else:
-                values = [cash + quantity * mark for mark in marks]
-            position.peak_price = max(position.peak_price, *marks)
-        equity[lo:hi] = values
-        return values
-
-    def _draw_long(self, lo: int, hi: int, curve: F64, cash: float) -> tuple[float, float]:
-        """Fill `curve` with the book's equity along the stretch, move the peaks; bound `curve`."""
-        low = high = cash
-        for n, (symbol, position) in enumerate(self.engine.portfolio.positions.items()):
-            marks = self._closes[symbol][lo:hi]
-            quantity = position.quantity
-            # In Portfolio.equity's order of operations, as in `_draw_short`.
-            if n:
-                np.add(curve, marks * quantity, out=curve)
-            else:
-                np.multiply(marks, quantity, out=curve)
-                np.add(curve, cash, out=curve)
-            bottom, top = float(marks.min()), float(marks.max())
-            position.peak_price = max(position.peak_price, top)
-            # A product and a sum round monotonically in each operand: the holdings' values at
-            # their lowest and highest marks bound every step's equity, though no step may
-            # reach either bound when two or more are held.
-            least, most = quantity * bottom, quantity * top
-            if least > most:  # a short holding, were there one
-                least, most = most, least
-            low += least
-            high += most
-        return low, high
 
     def _flat_days(self, lo: int, hi: int, cash: float) -> None:
         """Roll the days and trip the kill switch where the steps of a flat book would."""
@@ -147,7 +100,7 @@ class QuietSteps:
         if (
             not state.kill_switch
             and state.day_start_equity > 0
-            and cash / state.day_start_equity - 1.0 <= -risk.limits.max_daily_loss
+            and risk.down_the_daily_limit(cash, state.day_start_equity)
             and self._last_roll.item(step) != step
         ):
             self._at(step)
@@ -155,22 +108,17 @@ class QuietSteps:
         # A new day starts from cash and cannot lose any of it: its rolls are all that shows.
         self._new_days(lo, hi)
 
-    def _risk_days(
-        self, lo: int, hi: int, curve: F64 | list[float], low: float, high: float
-    ) -> None:
-        """Roll the days and trip the kill switch where the steps of `lo` to `hi - 1` would.
-
-        `curve` is the equity along the stretch, `low` and `high` bound it.
-        """
+    def _risk_days(self, lo: int, hi: int, curve: F64) -> None:
+        """Roll the days and trip the kill switch where the steps of `lo` to `hi - 1` would;
+        `curve` is the equity along the stretch."""
         risk = self.engine.risk
         state = risk.state
         # Most stretches cannot trip: no day starts above the highest equity seen (or carried
-        # in), so the lowest against the highest bounds every day's loss from below.
-        top = max(0.0 if state.kill_switch else state.day_start_equity, high)
-        if top > 0 and low / top - 1.0 > -risk.limits.max_daily_loss:
+        # in), and a quotient rounds monotonically in each operand, so the lowest against the
+        # highest bounds every day's loss from below.
+        top = max(0.0 if state.kill_switch else state.day_start_equity, float(curve.max()))
+        if top > 0 and not risk.down_the_daily_limit(float(curve.min()), top):
             self._new_days(lo, hi)
-        elif isinstance(curve, list):
-            self._walk_days(lo, hi, curve)
         elif hi - lo <= self.walked:
             self._walk_days(lo, hi, curve.tolist())
         else:
@@ -196,7 +144,6 @@ class QuietSteps:
         """The risk manager's days over a stretch that may trip, day by day."""
         risk = self.engine.risk
         state = risk.state
-        limit = -risk.limits.max_daily_loss
         rolls = self._roll_steps
         new_days = rolls[bisect_left(rolls, lo) : bisect_left(rolls, hi)]
         trips: list[int] = []
@@ -206,7 +153,12 @@ class QuietSteps:
         for end in [*new_days, hi]:
             values = curve[begin - lo : end - lo]
             # The lowest equity of the day bounds each of its steps' losses from below.
-            if not tripped and start > 0 and values and min(values) / start - 1.0 <= limit:
+            if (
+                not tripped
+                and start > 0
+                and values
+                and risk.down_the_daily_limit(min(values), start)
+            ):
                 trips.append(self._first_loss(begin, end, start, values))
             else:
                 trips.append(-1)
@@ -216,10 +168,10 @@ class QuietSteps:
 
     def _first_loss(self, begin: int, end: int, start: float, values: list[float]) -> int:
         """The first trading step from `begin` to `end - 1` down the daily limit, or -1."""
-        limit = -self.engine.risk.limits.max_daily_loss
+        risk = self.engine.risk
         trading = self._trading_steps
         for step in trading[bisect_left(trading, begin) : bisect_left(trading, end)]:
-            if values[step - begin] / start - 1.0 <= limit:
+            if risk.down_the_daily_limit(values[step - begin], start):
                 return step
         return -1
 
@@ -227,7 +179,6 @@ class QuietSteps:
         """The risk manager's days over a long stretch that may trip, array-wise."""
         risk = self.engine.risk
         state = risk.state
-        limit = risk.limits.max_daily_loss
         trading = self._between(self._trading, self._trading_steps, lo, hi)
         new_days = self._between(self._rolls, self._roll_steps, lo, hi)
         values = curve[trading - lo]
@@ -239,8 +190,8 @@ class QuietSteps:
         start = curve[trading[at_roll] - lo]
         carried = 0.0 if state.kill_switch else state.day_start_equity
         start = np.where(day == 0, carried, start)
-        change = values / np.where(start > 0, start, 1.0) - 1.0
-        hits = np.flatnonzero((start > 0) & (change <= -limit))
+        down = risk.down_the_daily_limit(values, np.where(start > 0, start, 1.0))
+        hits = np.flatnonzero((start > 0) & down)
         # Only each day's first step down the limit trips the switch.
         tripping, first = np.unique(day[hits], return_index=True)
         trips = np.full(new_days.shape[0] + 1, -1, dtype=np.int64)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -61,16 +62,12 @@ class MarketState:
 
 def market_state(vectors: Sequence[Sequence[float] | npt.NDArray[np.float64]]) -> MarketState:
     """Average the warm symbols' feature vectors into one market-wide reading."""
-    n = len(vectors)
-    if n == 0:
+    if not vectors:
         raise ValueError("no symbol to read the market from")
-    ret_24 = ret_72 = trend = ratio = 0.0
-    for v in vectors:
-        ret_24 += v[_RET_24]
-        ret_72 += v[_RET_72]
-        trend += v[_TREND]
-        ratio += v[_VOL_24] / v[_VOL_168] if v[_VOL_168] > 0 else 1.0
-    return MarketState(ret_24 / n, ret_72 / n, trend / n, ratio / n)
+    tables = np.array(vectors, dtype=np.float64)[:, None, :]  # one step of each symbol
+    state = _readings(tables, np.ones(tables.shape[:2], dtype=np.bool_)).at(0)
+    assert state is not None  # every symbol is present: there is a reading
+    return state
 
 
 @dataclass(frozen=True)
@@ -99,42 +96,45 @@ class MarketStates:
 
 
 def market_states(features: Sequence[F64], present: Sequence[Mask]) -> MarketStates:
-    """Vectorised market_state: features[k] is a (T, 9) array of symbol k's features aligned on the T steps
-    (rows where present[k] is False are ignored); present[k] marks steps where symbol k has a warm bar.
-
-    Equal to `market_state` of the present symbols' rows bit for bit: each step's sums run over
-    its present symbols in the same order from 0.0 (an absent symbol adds nothing) and are
-    divided by the count of present symbols.
+    """The market-wide reading of every step: features[k] is a (T, 9) array of symbol k's
+    features aligned on the T steps (rows where present[k] is False are ignored); present[k]
+    marks steps where symbol k has a warm bar. Each step's sums run over its present symbols in
+    order from 0.0 (an absent symbol adds nothing) and are divided by their count; a live step's
+    reading is the same computation over one step (`market_state`).
     """
     if len(features) != len(present):
         raise ValueError(f"{len(features)} feature arrays but {len(present)} presence masks")
     if not features:
         raise ValueError("no symbol to read the market from")
     steps = present[0].shape[0]
-    ret_24, ret_72, trend, ratio = (np.zeros(steps) for _ in range(4))
-    count = np.zeros(steps, dtype=np.int64)
-    with np.errstate(all="ignore"):  # overflow gives inf, as in market_state's float arithmetic
-        for k, (table, here) in enumerate(zip(features, present, strict=True)):
-            if table.shape != (steps, len(FEATURE_NAMES)) or here.shape != (steps,):
-                raise ValueError(
-                    f"symbol {k}: features {table.shape} and presence {here.shape} do not"
-                    f" match {steps} steps of {len(FEATURE_NAMES)} features"
-                )
-            np.add(ret_24, table[:, _RET_24], out=ret_24, where=here)
-            np.add(ret_72, table[:, _RET_72], out=ret_72, where=here)
-            np.add(trend, table[:, _TREND], out=trend, where=here)
-            vol_168 = table[:, _VOL_168]
-            own = np.ones(steps)  # no long-term volatility reads as a ratio of 1
-            np.divide(table[:, _VOL_24], vol_168, out=own, where=vol_168 > 0)
-            np.add(ratio, own, out=ratio, where=here)
-            count += here
+    for k, (table, here) in enumerate(zip(features, present, strict=True)):
+        if table.shape != (steps, len(FEATURE_NAMES)) or here.shape != (steps,):
+            raise ValueError(
+                f"symbol {k}: features {table.shape} and presence {here.shape} do not"
+                f" match {steps} steps of {len(FEATURE_NAMES)} features"
+            )
+    return _readings(np.stack(features), np.stack(present))
+
+
+def _readings(tables: npt.NDArray[np.float64], here: Mask) -> MarketStates:
+    """`market_states` of the symbols' tables stacked, a (symbols, steps, 9) array."""
+    steps = here.shape[1]
+    # Each symbol's four readings: the three features and its volatility ratio, where no
+    # long-term volatility reads as a ratio of 1; an absent symbol adds nothing (0.0).
+    readings = np.ones((here.shape[0], steps, 4))
+    readings[..., :3] = tables[..., [_RET_24, _RET_72, _TREND]]
+    with np.errstate(all="ignore"):  # overflow gives inf, as float arithmetic does
+        vol_168 = tables[..., _VOL_168]
+        np.divide(tables[..., _VOL_24], vol_168, out=readings[..., 3], where=vol_168 > 0)
+        readings[~here] = 0.0
+        totals = np.zeros((steps, 4))
+        for symbol in readings:  # in the symbols' order, as a step adds them
+            totals += symbol
+        count = here.sum(axis=0)
         read = count > 0
-        n = count.astype(np.float64)
-        averages = [
-            np.divide(total, n, out=np.full(steps, np.nan), where=read)
-            for total in (ret_24, ret_72, trend, ratio)
-        ]
-    return MarketStates(averages[0], averages[1], averages[2], averages[3], read)
+        averages = np.full((steps, 4), np.nan)
+        np.divide(totals, count[:, None], out=averages, where=read[:, None])
+    return MarketStates(averages[:, 0], averages[:, 1], averages[:, 2], averages[:, 3], read)
 
 
 @dataclass(frozen=True)
@@ -202,16 +202,7 @@ class RegimeEngine:
 
     def classify(self, state: MarketState) -> Regime:
         """The regime this reading alone suggests, before hysteresis."""
-        s = self.settings
-        if state.ret_24 <= s.panic_ret_24 or (
-            state.ret_24 <= s.panic_ret_24_hot and state.vol_ratio >= s.panic_vol_ratio
-        ):
-            return Regime.PANIC
-        if state.trend <= s.risk_off_trend or state.ret_72 <= s.risk_off_ret_72:
-            return Regime.RISK_OFF
-        if state.trend >= s.risk_on_trend and state.ret_72 >= s.risk_on_ret_72:
-            return Regime.RISK_ON
-        return Regime.NEUTRAL
+        return _BY_CODE[int(classify_states(state, self.settings))]
 
     @property
     def recovering(self) -> bool:
@@ -224,14 +215,7 @@ class RegimeEngine:
 
     def holds(self, state: MarketState) -> bool:
         """Whether the current regime's wider band still contains this reading."""
-        s = self.settings
-        if self.regime is Regime.PANIC:
-            return state.ret_24 <= s.hold_panic_ret_24
-        if self.regime is Regime.RISK_OFF:
-            return state.trend <= s.hold_risk_off_trend or state.ret_72 <= s.hold_risk_off_ret_72
-        if self.regime is Regime.RISK_ON:
-            return state.trend >= s.hold_risk_on_trend and state.ret_72 >= s.hold_risk_on_ret_72
-        return False
+        return bool(holds_states(state, self.settings)[self.regime])
 
     def update(self, state: MarketState) -> Regime:
         """Fold in one step's reading and return the (possibly unchanged) regime."""
@@ -280,8 +264,9 @@ _NEUTRAL, _RISK_ON, _RISK_OFF, _PANIC = range(len(_BY_CODE))
 REGIME_CODES = _BY_CODE  # what each code of RegimePath.codes stands for
 
 
-def classify_states(states: MarketStates, settings: RegimeSettings) -> npt.NDArray[np.int8]:
-    """RegimeEngine.classify of every step, as regime codes (see _BY_CODE)."""
+def classify_states(states: MarketState | MarketStates, settings: RegimeSettings) -> Any:
+    """The regime each reading alone suggests, before hysteresis, as a regime code (see
+    _BY_CODE): of one reading (`RegimeEngine.classify`), or of every step's at once."""
     s = settings
     ret_24, ret_72, trend = states.ret_24, states.ret_72, states.trend
     panic = (ret_24 <= s.panic_ret_24) | (
@@ -289,20 +274,19 @@ def classify_states(states: MarketStates, settings: RegimeSettings) -> npt.NDArr
     )
     risk_off = (trend <= s.risk_off_trend) | (ret_72 <= s.risk_off_ret_72)
     risk_on = (trend >= s.risk_on_trend) & (ret_72 >= s.risk_on_ret_72)
-    codes = np.full(len(states), _NEUTRAL, dtype=np.int8)
-    # Lowest precedence first: each later assignment overrides, as classify's early returns do.
-    codes[risk_on] = _RISK_ON
-    codes[risk_off] = _RISK_OFF
-    codes[panic] = _PANIC
-    return codes
+    # Panic before risk-off before risk-on; whatever none of them reads is NEUTRAL.
+    codes = np.where(risk_on, _RISK_ON, _NEUTRAL)
+    codes = np.where(risk_off, _RISK_OFF, codes)
+    return np.where(panic, _PANIC, codes).astype(np.int8)
 
 
-def holds_states(states: MarketStates, settings: RegimeSettings) -> dict[Regime, Mask]:
-    """RegimeEngine.holds of every step, for each regime the engine could be in."""
+def holds_states(states: MarketState | MarketStates, settings: RegimeSettings) -> dict[Regime, Any]:
+    """Whether each regime's wider band contains the reading (`RegimeEngine.holds` in that
+    regime): of one reading, or of every step's at once. NEUTRAL has no band."""
     s = settings
     ret_24, ret_72, trend = states.ret_24, states.ret_72, states.trend
     return {
-        Regime.NEUTRAL: np.zeros(len(states), dtype=np.bool_),
+        Regime.NEUTRAL: np.zeros_like(ret_24, dtype=np.bool_),
         Regime.RISK_ON: (trend >= s.hold_risk_on_trend) & (ret_72 >= s.hold_risk_on_ret_72),
         Regime.RISK_OFF: (trend <= s.hold_risk_off_trend) | (ret_72 <= s.hold_risk_off_ret_72),
         Regime.PANIC: ret_24 <= s.hold_panic_ret_24,

@@ -1,4 +1,4 @@
-"""The global risk manager: the seed's risk table; it can only deny, and says why in a typed reason."""
+"""The global risk manager: the risk table of `RiskLimits`; it can only deny, and says why in a typed reason."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -333,12 +334,18 @@ class RiskManager:
         state = self.state
         if state.kill_switch or state.day_start_equity <= 0:
             return
-        change = self.portfolio.equity() / state.day_start_equity - 1.0
-        if change <= -self.limits.max_daily_loss:
+        equity = self.portfolio.equity()
+        if self.down_the_daily_limit(equity, state.day_start_equity):
+            change = equity / state.day_start_equity - 1.0
             self._trip(
                 f"daily loss {change:.2%} reached the limit -{self.limits.max_daily_loss:.0%}"
             )
             self._save()
+
+    def down_the_daily_limit(self, equity: Any, day_start: Any) -> Any:
+        """Whether `equity` is down the daily limit from a day that started at `day_start` (> 0):
+        floats, or arrays of them element by element (a replay passing over many steps)."""
+        return equity / day_start - 1.0 <= -self.limits.max_daily_loss
 
     def _trip(self, reason: str) -> None:
         if self.state.kill_switch:

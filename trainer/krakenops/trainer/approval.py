@@ -40,7 +40,8 @@ class BadInputError(ValueError):
 
 
 def environment_id(name: str) -> str:
-    """The seed's underscore id of an environment given either as `live-x` or `live_x`."""
+    """The underscore id of an environment (its artifact folders' name) given either as `live-x`
+    or `live_x`."""
     if not _ENV.fullmatch(name):
         raise BadInputError(f"--env {name!r} is not an environment name (a-z, 0-9, '-' or '_')")
     return name.replace("-", "_")

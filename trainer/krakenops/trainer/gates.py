@@ -1,4 +1,4 @@
-"""The seed's out-of-sample gates computed from an equity curve: Sharpe, drawdown, tail loss, turnover."""
+"""The out-of-sample gates computed from an equity curve: Sharpe, drawdown, tail loss, turnover."""
 
 from __future__ import annotations
 

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from krakenops.trader.strategies.base import (
-    Ahead,
-    ExitsAhead,
-    Signal,
-    SignalKind,
-    Step,
-    Strategy,
-    SymbolView,
-    Watch,
-    Watchful,
-)
+from krakenops.trader.strategies.base import Signal, SignalKind, Step, Strategy, SymbolView
 from krakenops.trader.strategies.hedge import DefensiveHedge
 from krakenops.trader.strategies.recovery import RecoveryReEntry
 from krakenops.trader.strategies.reversion import MeanReversion
+from krakenops.trader.strategies.rules import Ahead, Held, Rules
 from krakenops.trader.strategies.selector import MAX_ACTIVE, Selection, StrategySelector
 from krakenops.trader.strategies.stable import StableAllocator
 from krakenops.trader.strategies.swing import VolatilitySwing
@@ -25,9 +16,10 @@ __all__ = [
     "MAX_ACTIVE",
     "Ahead",
     "DefensiveHedge",
-    "ExitsAhead",
+    "Held",
     "MeanReversion",
     "RecoveryReEntry",
+    "Rules",
     "Selection",
     "Signal",
     "SignalKind",
@@ -38,8 +30,6 @@ __all__ = [
     "SymbolView",
     "TrendFollower",
     "VolatilitySwing",
-    "Watch",
-    "Watchful",
     "default_strategies",
 ]
 

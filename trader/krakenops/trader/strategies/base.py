@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
-
-import numpy as np
-import numpy.typing as npt
+from typing import Protocol
 
 from krakenops.core.features import FEATURE_NAMES
 from krakenops.trader.orders import Side
@@ -21,19 +18,15 @@ __all__ = [
     "RET_24",
     "RET_72",
     "TREND",
+    "VOLUME_RATIO",
     "VOL_24",
     "VOL_168",
     "ZSCORE_48",
-    "Ahead",
-    "ExitsAhead",
     "Signal",
     "SignalKind",
     "Step",
     "Strategy",
     "SymbolView",
-    "Watch",
-    "Watchful",
-    "nowhere",
 ]
 
 RET_1 = FEATURE_NAMES.index("ret_1")
@@ -44,6 +37,7 @@ VOL_168 = FEATURE_NAMES.index("vol_168")
 TREND = FEATURE_NAMES.index("trend")
 RANGE_24 = FEATURE_NAMES.index("range_24")
 ZSCORE_48 = FEATURE_NAMES.index("zscore_48")
+VOLUME_RATIO = FEATURE_NAMES.index("volume_ratio")
 
 
 class SignalKind(StrEnum):
@@ -105,65 +99,3 @@ class Strategy(Protocol):
     def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
         """Whether a position this strategy opened should close now."""
         ...
-
-
-Mask = npt.NDArray[np.bool_]
-
-
-@dataclass(frozen=True, slots=True)
-class Watch:
-    """Where a strategy may act on one symbol, bar by bar, read from its features ahead of time.
-
-    Each mask is a superset: False promises the strategy does nothing at that bar, so a replay
-    may skip it; True only means it might. A replay checks these promises against the real rules.
-    """
-
-    entries_flat: Mask  # entries() may signal on the symbol while the book does not hold it
-    entries_held: Mask  # entries() may signal on the symbol while the book holds it
-    exit: Mask | None  # exit() may signal on, or change, a position it owns; None: any bar may
-
-
-@runtime_checkable
-class Watchful(Protocol):
-    """A strategy that can say ahead of a replay where it might act; others are asked every bar."""
-
-    def watch(self, features: npt.NDArray[np.float64], close: npt.NDArray[np.float64]) -> Watch:
-        """Masks over one symbol's bars; `features` has a row per bar in FEATURE_NAMES order."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class Ahead:
-    """A held symbol's next bars at which exit rules run, as each would see them one by one."""
-
-    features: npt.NDArray[np.float64]  # a row per bar, in FEATURE_NAMES order
-    close: npt.NDArray[np.float64]
-    time: npt.NDArray[np.int64]  # each bar's close, Unix seconds (SymbolView.time)
-    peak: npt.NDArray[np.float64]  # the position's peak_price once marked at each bar
-
-    def __len__(self) -> int:
-        return int(self.close.shape[0])
-
-    def first(self, fires: Mask) -> int:
-        """The first bar where `fires` holds; len(self) if none."""
-        hits = np.flatnonzero(fires)
-        return int(hits[0]) if hits.shape[0] else len(self)
-
-
-@runtime_checkable
-class ExitsAhead(Protocol):
-    """A strategy whose exit rule a replay can read ahead for one position."""
-
-    def exit_ahead(self, position: Position, ahead: Ahead) -> int:
-        """The first bar of `ahead` at which exit() might act on `position`, left alone until
-        then; len(ahead) if none."""
-        ...
-
-    def catch_up(self, position: Position, ahead: Ahead, bars: int) -> None:
-        """Do to `position` what exit() would have done at the first `bars` bars of `ahead`."""
-        ...
-
-
-def nowhere(close: npt.NDArray[np.float64]) -> Mask:
-    """A mask that is False at every bar of the series."""
-    return np.zeros(close.shape[0], dtype=np.bool_)

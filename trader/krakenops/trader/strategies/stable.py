@@ -2,70 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
-import numpy.typing as npt
-
-from krakenops.trader.portfolio import Position
 from krakenops.trader.regime import Regime
-from krakenops.trader.strategies.base import (
-    Signal,
-    SignalKind,
-    Step,
-    SymbolView,
-    Watch,
-    nowhere,
-)
+from krakenops.trader.strategies.base import Signal, SignalKind, Step
+from krakenops.trader.strategies.rules import Columns, Rules, Values
 
-__all__ = ["StableAllocator", "StableAllocatorSettings"]
+__all__ = ["StableAllocator"]
 
 
-@dataclass(frozen=True)
-class StableAllocatorSettings:
-    step_fraction: float = 0.5  # sell this share of every position each panic bar ...
-    flatten_below_usd: float = 50.0  # ... and close outright what is left under this value
-    flatten_drawdown: float = -0.15  # a position this far under its cost is closed at once
-
-
-class StableAllocator:
+class StableAllocator(Rules):
     """De-risks toward USD (Kraken's stable quote here); it opens nothing."""
 
     name = "stable_allocator"
     regimes = frozenset({Regime.PANIC})
+    step_fraction = 0.5  # sell this share of every position each panic bar ...
+    flatten_below_usd = 50.0  # ... and close outright what is left under this value
+    flatten_drawdown = -0.15  # a position this far under its cost is closed at once
 
-    def __init__(self, settings: StableAllocatorSettings | None = None) -> None:
-        self.settings = settings or StableAllocatorSettings()
+    def reduce_rules(self, f: Columns, close: Values) -> Values:
+        return True  # in a panic every holding is sold down, bar after bar
 
     def entries(self, step: Step) -> list[Signal]:
-        s = self.settings
         signals: list[Signal] = []
-        for symbol, position in step.portfolio.positions.items():
-            market = step.markets.get(symbol)
-            if market is None:
-                continue
+        for position, market in self.held(step):
             value = position.quantity * market.close
-            underwater = (
-                position.entry_price > 0
-                and market.close / position.entry_price - 1.0 <= s.flatten_drawdown
-            )
-            if value <= s.flatten_below_usd or underwater:
-                signals.append(Signal(self.name, symbol, SignalKind.EXIT, reason="flatten to USD"))
-            else:
+            entry = position.entry_price
+            underwater = entry > 0 and market.close / entry - 1.0 <= self.flatten_drawdown
+            if value <= self.flatten_below_usd or underwater:
                 signals.append(
-                    Signal(
-                        self.name,
-                        symbol,
-                        SignalKind.REDUCE,
-                        fraction=s.step_fraction,
-                        reason="de-risk to USD",
-                    )
+                    Signal(self.name, position.symbol, SignalKind.EXIT, reason="flatten to USD")
                 )
+            else:
+                fraction, reason = self.step_fraction, "de-risk to USD"
+                kind = SignalKind.REDUCE
+                signals.append(Signal(self.name, position.symbol, kind, 0.0, fraction, reason))
         return signals
-
-    def watch(self, features: npt.NDArray[np.float64], close: npt.NDArray[np.float64]) -> Watch:
-        # In a panic every holding is sold down, bar after bar.
-        return Watch(nowhere(close), np.ones(close.shape[0], dtype=np.bool_), nowhere(close))
-
-    def exit(self, position: Position, market: SymbolView, step: Step) -> Signal | None:
-        return None
