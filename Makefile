@@ -1,4 +1,5 @@
-# Every target sets itself up: a fresh clone needs only python3 (3.11+) and make.
+# Every target sets itself up: a fresh clone needs only python3 (3.11+) and make; `make e2e` on
+# the local control plane also needs Go (1.26+), openssl, curl, util-linux and root (see README).
 SHELL := /bin/bash
 UV_VERSION := 0.13.8
 TOOLS := .tools

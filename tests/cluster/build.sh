@@ -7,6 +7,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 cache="${KRAKENOPS_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/krakenops/cluster}"
 bin="$cache/bin"
 mkdir -p "$bin"
+# One build at a time per cache: clones on the same machine share it.
+exec 9>"$cache/.lock"
+flock 9
 
 # build NAME LDFLAGS PACKAGE... : go build the packages of go/NAME unless this go.mod was built.
 build() {
@@ -23,8 +26,6 @@ build() {
     if [[ -e "$out.tmp/server" ]]; then mv "$out.tmp/server" "$out.tmp/etcd"; fi
     touch "$out.tmp/.built"
     rm -rf "$out" && mv "$out.tmp" "$out"
-    # Builds of other pins are not used any more.
-    find "$cache" -maxdepth 1 -name "$name-*" ! -path "$out" -exec rm -rf {} +
     echo "built $name in $((SECONDS - start)) s" >&2
   fi
   local f

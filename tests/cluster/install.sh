@@ -8,7 +8,8 @@ project="$(cd "$here/../.." && pwd)"
 dir="${CLUSTER_DIR:-$project/.cluster}"
 namespace="${NAMESPACE:-krakenops}"
 export KUBECONFIG="$dir/kubeconfig"
-export PATH="$("$here/build.sh" 2>/dev/null):$PATH"
+bin="$("$here/build.sh")"
+export PATH="$bin:$PATH"
 cd "$project"
 
 kubectl apply -f crds/

@@ -68,8 +68,21 @@ class PodRunner:
 
     def serve(self) -> None:
         self._fail_orphans()
+        log.info("watching pods on %s", self.node)
         while True:
             try:
+                # A watch begins with the pods as they are: a pod deleted while no watch ran
+                # has no DELETED event, so its process is stopped here.
+                listed = self.plain(
+                    self.api.list_pod_for_all_namespaces(
+                        field_selector=f"spec.nodeName={self.node}"
+                    )
+                )
+                present = {pod["metadata"]["uid"] for pod in listed.get("items", [])}
+                with self.lock:
+                    vanished = [run for uid, run in self.runs.items() if uid not in present]
+                for run in vanished:
+                    self.stop(run)
                 for event in watch.Watch().stream(
                     self.api.list_pod_for_all_namespaces,
                     field_selector=f"spec.nodeName={self.node}",

@@ -19,7 +19,12 @@ CONTROLLER_MANAGER_PORT=$((base + 3)) SCHEDULER_PORT=$((base + 4)) KWOK_PORT=$((
 server="https://127.0.0.1:$APISERVER_PORT"
 kubeconfig="$dir/kubeconfig"
 
-alive() { [[ -f "$dir/run/$1.pid" ]] && kill -0 "$(cat "$dir/run/$1.pid")" 2>/dev/null; }
+# Alive, and ours: a pid file that outlived a reboot may name another process.
+alive() {
+  local pid
+  pid="$(cat "$dir/run/$1.pid" 2>/dev/null)" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$1\|$dir"
+}
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok pod-runner)
 
 running=0
@@ -32,6 +37,20 @@ if ((running > 0)); then
   echo "a partial cluster is running; stopping it first" >&2
   "$here/down.sh"
 fi
+
+# The pod runner binds each Job pod's volumes at their mountPaths: that takes root and unshare.
+if [[ "$(id -u)" != 0 ]] || ! command -v unshare >/dev/null; then
+  echo "cluster-up: needs root and unshare (util-linux) for the pod runner that runs Job pods" >&2
+  exit 1
+fi
+for port in $ETCD_PORT $ETCD_PEER_PORT $APISERVER_PORT $CONTROLLER_MANAGER_PORT $SCHEDULER_PORT $KWOK_PORT; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "cluster-up: port $port is taken; another cluster may hold it (set CLUSTER_PORT_BASE)" >&2
+    exit 1
+  fi
+done
+# Whatever was started is stopped again if a later part fails.
+trap 'status=$?; if ((status != 0)); then "$here/down.sh" >/dev/null; fi' EXIT
 
 start=$SECONDS
 bin="$("$here/build.sh")"
@@ -136,6 +155,7 @@ start kwok kwok --kubeconfig "$kubeconfig" --config "$dir/kwok.yaml" \
   --node-lease-duration-seconds 40
 start pod-runner "$python" "$here/podrunner.py" --kubeconfig "$kubeconfig" --workdir "$dir/pods"
 
+wait_for pod-runner 30 grep -q "watching pods" "$dir/logs/pod-runner.log"
 wait_for kube-controller-manager 60 kubectl --kubeconfig "$kubeconfig" -n default get serviceaccount default
 kubectl --kubeconfig "$kubeconfig" apply -f "$here/node.yaml" >/dev/null
 # The artifact claim of the chart binds to this volume: a folder of this machine.

@@ -121,12 +121,22 @@ def local_operator(
     }
     log = (logs / "operator.log").open("ab")
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "krakenops"), "operator"],
+        # setpriv: Linux sends the operator SIGTERM when this process dies, however it dies.
+        [
+            "setpriv",
+            "--pdeathsig",
+            "TERM",
+            str(Path(sys.executable).parent / "krakenops"),
+            "operator",
+        ],
         env=environment,
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    # `make cluster-down` stops it too, should this process die before its own clean-up.
+    pidfile = local.kubeconfig.parent / "run" / "operator.pid"
+    pidfile.write_text(str(process.pid))
     try:
         time.sleep(1)
         if process.poll() is not None:
@@ -140,3 +150,4 @@ def local_operator(
             process.kill()
             process.wait()
         log.close()
+        pidfile.unlink(missing_ok=True)

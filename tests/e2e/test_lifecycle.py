@@ -41,15 +41,22 @@ def patch(local: LocalCluster, kind: str, name: str, spec: dict[str, Any]) -> No
     local.kubectl("patch", kind, name, "--type", "merge", "-p", json.dumps({"spec": spec}))
 
 
-def window_opening_now() -> dict[str, str]:
-    """A window whose start is this minute (the next one if this one is nearly over)."""
+def window(start: datetime, minutes: int) -> dict[str, str]:
+    return {"start": f"{start:%H:%M}", "end": f"{start + timedelta(minutes=minutes):%H:%M}"}
+
+
+def opening_now() -> datetime:
+    """The start of a window opened this minute (the next one if this one is nearly over)."""
     now = datetime.now(UTC)
     if now.second > 50:
         time.sleep(61 - now.second)
         now = datetime.now(UTC)
-    start = now.replace(second=0, microsecond=0)
-    end = start + timedelta(minutes=WINDOW_MINUTES)
-    return {"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}
+    return now.replace(second=0, microsecond=0)
+
+
+def trading_hours() -> dict[str, str]:
+    """A window hours away, whatever the time of day the run starts: trading hours now."""
+    return window(datetime.now(UTC) + timedelta(hours=6), 120)
 
 
 def next_minute() -> None:
@@ -93,12 +100,13 @@ def approved_model(cluster: Cluster, environment: str) -> str | None:
 def train_in_a_window(local: LocalCluster, cluster: Cluster) -> str:
     """Open a paper window now and return the candidate its trainer Job made."""
     before = candidates(local)
-    window = window_opening_now()
-    patch(local, "te", PAPER, {"downtime": window, "trainer": {"deadlineMarginSeconds": 60}})
+    start = opening_now()
+    downtime = window(start, WINDOW_MINUTES)
+    patch(local, "te", PAPER, {"downtime": downtime, "trainer": {"deadlineMarginSeconds": 60}})
     eventually(
         lambda: trader_replicas(cluster, PAPER) == (0, 0), 60, "the paper trader scaled to 0"
     )
-    job_name = f"{PAPER}-train-{datetime.now(UTC):%Y%m%d}-{window['start'].replace(':', '')}"
+    job_name = f"{PAPER}-train-{start:%Y%m%d-%H%M}"
 
     def job_finished() -> dict[str, Any] | None:
         found = cluster.get(("batch/v1", "Job"), job_name)
@@ -141,17 +149,19 @@ def absent(cluster: Cluster, name: str) -> bool:
 
 @pytest.fixture
 def lifecycle_names(local: LocalCluster, cluster: Cluster) -> Iterator[None]:
-    """The ModelPromotions of an earlier run are deleted first (a spec is immutable), and live's
-    gates and paper's window are put back afterwards: the cluster outlives the run."""
-    gates = ((cluster.get(TE, LIVE) or {}).get("spec") or {}).get("trainer", {}).get("gates")
+    """The ModelPromotions of an earlier run are deleted first (a spec is immutable); both
+    environments trade now, whatever the hour (their shipped window may be open); and their
+    windows and live's gates are put back afterwards: the cluster outlives the run."""
+    specs = {name: (cluster.get(TE, name) or {}).get("spec") or {} for name in (PAPER, LIVE)}
     for name in LIFECYCLE_PROMOTIONS:
         cluster.delete(MP, name)
     for name in LIFECYCLE_PROMOTIONS:
         eventually(partial(absent, cluster, name), 60, f"{name} deleted")
+    for name in (PAPER, LIVE):
+        patch(local, "te", name, {"downtime": trading_hours()})
     yield
-    patch(local, "te", PAPER, {"downtime": {"start": "03:00", "end": "05:00"}})
-    if gates is not None:
-        patch(local, "te", LIVE, {"trainer": {"gates": gates}})
+    for name, spec in specs.items():
+        patch(local, "te", name, {"downtime": spec.get("downtime"), "trainer": spec.get("trainer")})
 
 
 @pytest.mark.usefixtures("lifecycle_names")
@@ -201,11 +211,14 @@ def test_a_window_trains_candidates_that_are_validated_promoted_and_rolled_back(
     # What kubectl shows a user: the printer columns and the Events.
     table = local.kubectl("get", "te,mp")
     assert {"PHASE", "MODEL"} <= set(table.split()), table
-    events = local.kubectl("get", "events", "--field-selector", "involvedObject.name=e2e-rollback")
-    assert "RolledBack" in events, events
+    rolled_back = cluster.get(MP, "e2e-rollback")
+    assert rolled_back is not None
+    events = cluster.events_about("e2e-rollback", rolled_back["metadata"]["uid"])
+    assert "RolledBack" in [e["reason"] for e in events], events
+    assert "RolledBack" in local.kubectl("get", "mp", "e2e-rollback")
 
     # Closing the window brings the paper trader back.
-    patch(local, "te", PAPER, {"downtime": {"start": "03:00", "end": "05:00"}})
+    patch(local, "te", PAPER, {"downtime": trading_hours()})
     eventually(
         lambda: trader_replicas(cluster, PAPER) == (1, 1), settle_seconds, "paper trader back"
     )
