@@ -201,6 +201,18 @@ class GateThresholds(Spec):
     max_turnover: float = Field(
         2.0, gt=0, description="Largest acceptable annual turnover (traded notional / equity)."
     )
+    # The two below are off by default, so the four gates above decide as they always have.
+    min_sharpe_confidence: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Lowest probability that the true Sharpe exceeds minOosSharpe; none: off.",
+    )
+    must_beat_approved: bool = Field(
+        False,
+        description="The candidate's Sharpe and drawdown no worse than the approved model's "
+        "(rules-only when none) on the same unseen bars.",
+    )
 
 
 class TrainerSettings(Spec):
