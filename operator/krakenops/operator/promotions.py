@@ -13,7 +13,7 @@ from krakenops.core.artifacts import ArtifactError, ArtifactStore
 from krakenops.core.config import ConfigError, EnvironmentConfig, GateThresholds
 from krakenops.core.gates import unmet_gates
 from krakenops.core.promotion import PromotionOutcome, PromotionRequest, PromotionService
-from krakenops.core.records import Action, ValidationReport
+from krakenops.core.records import Action, Policy, ValidationReport
 from krakenops.operator.conditions import Condition, timestamp
 from krakenops.operator.constants import ConditionType, EventReason, Reason
 from krakenops.operator.environment import Notice, approved_status
@@ -287,6 +287,25 @@ def validation_status(
         "failures": list(report.failures),
         "report": str(store.validation_path(report.model_id)),
         "reused": reused,
+    } | _comparison(report)
+
+
+def _comparison(report: ValidationReport) -> dict[str, Any]:
+    """The paired replays as status fields: `kubectl get mp` shows challenger and champion."""
+    challenger = report.figures(Policy.CHALLENGER)
+    champion = report.figures(Policy.CHAMPION)
+    rules, held = report.figures(Policy.RULES_ONLY), report.figures(Policy.BUY_AND_HOLD)
+    if challenger is None:
+        return {}
+    return {
+        "challengerSharpe": challenger.oos_sharpe,
+        "championSharpe": champion.oos_sharpe if champion else None,
+        "champion": (champion.model_id or "rules-only") if champion else None,
+        "rulesOnlySharpe": rules.oos_sharpe if rules else None,
+        "buyAndHoldSharpe": held.oos_sharpe if held else None,
+        "sharpeDays": challenger.sharpe.days,
+        "sharpeConfidence": challenger.sharpe.confidence,
+        "sharpeInterval": [challenger.sharpe.low, challenger.sharpe.high],
     }
 
 
