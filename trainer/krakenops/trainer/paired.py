@@ -16,7 +16,7 @@ from krakenops.trader.model import ConfidenceModel
 from krakenops.trainer.confidence import sharpe_sample
 from krakenops.trainer.gates import daily_returns, performance
 
-__all__ = ["Contender", "buy_and_hold", "paired_seed", "policy_figures", "replay", "seeded"]
+__all__ = ["Contender", "buy_and_hold", "policy_figures", "replay"]
 
 
 @dataclass(frozen=True)
@@ -27,19 +27,6 @@ class Contender:
     model: ConfidenceModel | None = None
     model_id: str | None = None
     sha256: str | None = None
-
-
-def paired_seed(config: EnvironmentConfig, sha256: str) -> int:
-    """The simulator seed of every replay in one report: the environment's, else one drawn from
-    the challenger's digest, so that validating the same candidate again makes the same report."""
-    seed = config.spec.paper.seed
-    return seed if seed is not None else int(sha256[:8], 16)
-
-
-def seeded(config: EnvironmentConfig, seed: int) -> EnvironmentConfig:
-    """`config` with its paper simulator's fills drawn from `seed`."""
-    paper = config.spec.paper.model_copy(update={"seed": seed})
-    return config.model_copy(update={"spec": config.spec.model_copy(update={"paper": paper})})
 
 
 def replay(

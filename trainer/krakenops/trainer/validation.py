@@ -28,10 +28,8 @@ from krakenops.trainer.gates import DAY_SECONDS, evaluate_gates, performance
 from krakenops.trainer.paired import (
     Contender,
     buy_and_hold,
-    paired_seed,
     policy_figures,
     replay,
-    seeded,
 )
 
 __all__ = ["MIN_OOS_DAYS", "Replay", "validate_model"]
@@ -200,8 +198,9 @@ def _replay(
             f"{candidate.metadata.training_end:%Y-%m-%d %H:%M} UTC to judge the model"
         )
         return None
-    found.seed = paired_seed(config, candidate.sha256)
-    config = seeded(config, found.seed)
+    # Every policy replayed with the same fills: the challenger's seed.
+    found.seed = config.spec.paper.seed_for(candidate.sha256)
+    config = config.with_seed(found.seed)
     challenger, champion, rules = contenders
     result = replay(config, usable, start, challenger)
     found.data_range = (
