@@ -94,7 +94,7 @@ def test_the_pointer_moves_only_if_the_moving_environments_gates_hold(
         Action.PROMOTE, "yes-promote", f"mp-{uuid.uuid4().hex}", candidate.model_id
     )
     outcome = service.execute(request)
-    held = not unmet_gates(report, env_gates[moving])
+    held = not unmet_gates(report, env_gates[moving], champion=None)
     expected = report.passed and held and not stale_sha
     assert outcome.applied == expected
     pointer = store.read_pointer()
@@ -138,7 +138,7 @@ def test_every_unmet_gate_is_named():
         checks={"oos_sharpe": 0.1, "max_drawdown": 0.5, "annual_turnover": 7.5},
         failures=[],
     )
-    assert unmet_gates(report, GateThresholds()) == [
+    assert unmet_gates(report, GateThresholds(), champion=None) == [
         "oos_sharpe 0.1 < 0.5 (spec.trainer.gates.minOosSharpe 0.5)",
         "max_drawdown 0.5 > 0.15 (spec.trainer.gates.maxDrawdown 0.15)",
         "tail_loss was not measured (spec.trainer.gates.maxTailLoss 0.05)",

@@ -86,7 +86,9 @@ def test_decide_allows_exactly_when_all_conditions_hold(
         if has_report
         else None
     )
-    allowed = not decide(action, confirm, report, candidate_sha, gates=gates, model_id="model_x")
+    allowed = not decide(
+        action, confirm, report, candidate_sha, gates=gates, champion=None, model_id="model_x"
+    )
     confirmed = confirm == f"yes-{action.value}"
     if action is Action.PROMOTE:
         valid = report is not None and passed and not failures

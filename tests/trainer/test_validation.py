@@ -7,19 +7,21 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import GateThresholds
-from krakenops.core.records import RegistryEvent
+from krakenops.core.records import Policy, RegistryEvent
 from krakenops.trader.model import MODEL_INPUT_NAMES, load_candidate_model
 from krakenops.trainer.approval import promote_command
 from krakenops.trainer.candidate import CandidateSpec, save_candidate
 from krakenops.trainer.commands import validate_command
 from krakenops.trainer.gates import performance
 from krakenops.trainer.validation import MIN_OOS_DAYS, validate_model
+from tests import factories
 from tests.conftest import PAPER_CONFIG
 from tests.trainer.conftest import TRAINED_AT, Trained, store_at
 
@@ -294,3 +296,46 @@ def test_an_approved_model_replaced_by_other_whole_files_fails_integrity(
     save_candidate(store, estimator, spec, original.metrics, original.metadata.trusted_types)
     assert validate_command(args(store, "--approved", *LENIENT)) == 1
     assert "differs from the expected" in capsys.readouterr().out
+
+
+def test_the_report_replays_each_policy_on_the_same_bars_and_seed_and_like_ties_exactly(
+    trained: Trained, copied
+):
+    store, model_id = copied
+    clock = ManualClock(TRAINED_AT + timedelta(days=1))
+    report, replay = validate_model(
+        trained.config, store, model_id, trained.bars, thresholds=GateThresholds(), clock=clock
+    )
+    assert replay is not None and report.seed is not None
+    assert [p.policy for p in report.policies] == list(Policy)
+    challenger = report.figures(Policy.CHALLENGER)
+    assert challenger is not None and challenger.model_id == model_id
+    assert challenger.oos_sharpe == report.checks["oos_sharpe"]
+    assert challenger.sharpe.days == len(np.unique(replay.result.times // 86_400))
+    # No approved model: the champion is rules-only, and the same rules on the same seed tie.
+    champion, rules = report.figures(Policy.CHAMPION), report.figures(Policy.RULES_ONLY)
+    assert champion is not None and champion.model_id is None
+    assert champion.model_copy(update={"policy": Policy.RULES_ONLY}) == rules
+    assert set(replay.others) == {Policy.CHAMPION, Policy.RULES_ONLY}
+
+
+def test_the_approved_model_validated_again_is_its_own_champion(trained: Trained, copied):
+    store, model_id = copied
+    candidate = store.open_candidate(model_id)
+    store.write_pointer(factories.pointer(candidate, promotion="mp-0", env_id=store.env_id))
+    clock = ManualClock(TRAINED_AT + timedelta(days=1))
+    report, _ = validate_model(
+        trained.config,
+        store,
+        model_id,
+        trained.bars,
+        thresholds=GateThresholds(must_beat_approved=True),
+        clock=clock,
+        approved=True,
+        expected_sha256=candidate.sha256,
+    )
+    challenger, champion = report.figures(Policy.CHALLENGER), report.figures(Policy.CHAMPION)
+    assert champion is not None and champion.model_id == model_id
+    assert champion.model_copy(update={"policy": Policy.CHALLENGER}) == challenger
+    ties = {g.name: (g.value, g.passed) for g in report.gates if g.name.startswith("beats")}
+    assert ties == {"beats_approved_sharpe": (0.0, True), "beats_approved_drawdown": (0.0, True)}

@@ -24,6 +24,7 @@ __all__ = [
     "Mode",
     "PaperSettings",
     "RiskLimits",
+    "ShadowSettings",
     "TraderSettings",
     "TradingEnvironmentSpec",
     "TrainerSettings",
@@ -162,6 +163,11 @@ class PaperSettings(Spec):
         None, description="Random seed for reproducible fills; none draws one."
     )
 
+    def seed_for(self, sha256: str) -> int:
+        """The seed of a replay or shadow book of the model of this digest: this one if set, else
+        one drawn from the digest, so that the same model's book is the same every time."""
+        return self.seed if self.seed is not None else int(sha256[:8], 16)
+
 
 class ResourceSettings(Spec):
     requests: dict[str, str] = Field(
@@ -200,6 +206,18 @@ class GateThresholds(Spec):
     )
     max_turnover: float = Field(
         2.0, gt=0, description="Largest acceptable annual turnover (traded notional / equity)."
+    )
+    # The two below are off by default, so the four gates above decide as they always have.
+    min_sharpe_confidence: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Lowest probability that the true Sharpe exceeds minOosSharpe; none: off.",
+    )
+    must_beat_approved: bool = Field(
+        False,
+        description="The candidate's Sharpe and drawdown no worse than the approved model's "
+        "(rules-only when none) on the same unseen bars.",
     )
 
 
@@ -258,6 +276,15 @@ class CredentialsRef(Spec):
     )
 
 
+class ShadowSettings(Spec):
+    """A candidate the trader runs in shadow: asked on every decision, booked on paper only."""
+
+    model_id: str = Field(
+        pattern=r"^model_[a-z0-9_]{1,80}$",
+        description="The candidate to run in shadow beside the approved model.",
+    )
+
+
 class TradingEnvironmentSpec(Spec):
     """The spec of a TradingEnvironment; also the body of the YAML configuration files."""
 
@@ -287,6 +314,11 @@ class TradingEnvironmentSpec(Spec):
         None, description="Kraken API credentials Secret (live only)."
     )
     suspend: bool = Field(False, description="Pause reconciliation: no scaling, no Jobs.")
+    # A spec field rather than a ModelPromotion phase: the trader Deployment reads it at start
+    # and keeps it across restarts, while a promotion is a one-off request about the pointer.
+    shadow: ShadowSettings | None = Field(
+        None, description="A candidate to run in shadow during trading; none: no shadow."
+    )
 
     @model_validator(mode="after")
     def _live_needs_credentials(self) -> TradingEnvironmentSpec:
@@ -314,6 +346,11 @@ class EnvironmentConfig(BaseModel):
     def env_id(self) -> str:
         """The seed's underscore name, e.g. `live_kraken_crypto_global`."""
         return self.name.replace("-", "_")
+
+    def with_seed(self, seed: int) -> EnvironmentConfig:
+        """The same environment with its paper simulator's fills drawn from `seed`."""
+        paper = self.spec.paper.model_copy(update={"seed": seed})
+        return self.model_copy(update={"spec": self.spec.model_copy(update={"paper": paper})})
 
     def with_root(self, root: Path) -> EnvironmentConfig:
         """The same environment with its artifacts under another root (demo, tests, CLI override)."""

@@ -79,13 +79,15 @@ def decide(
     candidate_sha256: str | None,
     *,
     gates: GateThresholds,
+    champion: ApprovedPointer | None,
     model_id: str | None = None,
 ) -> tuple[Refusal, ...]:
     """Every unmet condition of a promotion; empty means the pointer may be written.
 
     `candidate_sha256` is the digest computed from the candidate's files just now, or
     None when they are missing or do not match their own manifest. `gates` are those of the
-    environment whose pointer moves, as they are now; `model_id` is the candidate's folder.
+    environment whose pointer moves, as they are now, and `champion` its approved model now;
+    `model_id` is the candidate's folder.
     """
     refusals: list[Refusal] = []
     if confirm != action.confirmation:
@@ -100,7 +102,7 @@ def decide(
                 refusals.append(Refusal.VALIDATION_FAILED)
             # A report that passed under loosened thresholds, or another environment's, does
             # not move this pointer: its measured values must meet this environment's gates.
-            if unmet_gates(validation, gates):
+            if unmet_gates(validation, gates, champion=champion):
                 refusals.append(Refusal.GATES_UNMET)
             if model_id is not None and validation.model_id != model_id:
                 refusals.append(Refusal.REPORT_MISMATCH)
@@ -188,10 +190,16 @@ class PromotionService:
             return self._refuse(request, (Refusal.CANDIDATE_MISSING,), [str(error)])
         validation = self.store.read_validation(model_id)
         refusals = decide(
-            request.action, request.confirm, validation, sha, gates=self.gates, model_id=model_id
+            request.action,
+            request.confirm,
+            validation,
+            sha,
+            gates=self.gates,
+            champion=current,
+            model_id=model_id,
         )
         if refusals:
-            messages.extend(self._explain(r, request, validation, sha) for r in refusals)
+            messages.extend(self._explain(r, request, validation, sha, current) for r in refusals)
             return self._refuse(request, refusals, messages)
         assert sha is not None
         if current is not None and (current.model_id, current.sha256) == (model_id, sha):
@@ -217,8 +225,10 @@ class PromotionService:
     def _rollback(
         self, request: PromotionRequest, current: ApprovedPointer | None
     ) -> PromotionOutcome:
-        refusals = list(decide(request.action, request.confirm, None, None, gates=self.gates))
-        messages = [self._explain(r, request, None, None) for r in refusals]
+        refusals = list(
+            decide(request.action, request.confirm, None, None, gates=self.gates, champion=current)
+        )
+        messages = [self._explain(r, request, None, None, current) for r in refusals]
         previous = self._restorable(current)
         if previous is None:
             refusals.append(Refusal.NO_PREVIOUS_MODEL)
@@ -318,6 +328,7 @@ class PromotionService:
         request: PromotionRequest,
         report: ValidationReport | None,
         sha: str | None,
+        champion: ApprovedPointer | None,
     ) -> str:
         match refusal:
             case Refusal.CONFIRMATION_MISMATCH:
@@ -331,7 +342,9 @@ class PromotionService:
                 failed = ", ".join(report.failures) if report else ""
                 message = f"validation of {request.model_id} failed: {failed or 'passed is false'}"
             case Refusal.GATES_UNMET:
-                unmet = "; ".join(unmet_gates(report, self.gates)) if report else ""
+                unmet = (
+                    "; ".join(unmet_gates(report, self.gates, champion=champion)) if report else ""
+                )
                 message = f"{request.model_id} does not meet {self.store.env_id}'s gates: {unmet}"
             case Refusal.REPORT_MISMATCH:
                 shown = report.model_id if report else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -18,10 +19,14 @@ __all__ = [
     "FileName",
     "GateCheck",
     "ModelId",
+    "Policy",
+    "PolicyFigures",
     "RegistryEvent",
     "RegistryRecord",
     "Sha256",
+    "SharpeSample",
     "ValidationReport",
+    "figures_of",
     "new_model_id",
     "parse_file_name",
     "parse_model_id",
@@ -108,6 +113,43 @@ class GateCheck(Record):
     passed: bool
 
 
+class Policy(StrEnum):
+    """Who traded a replay: the candidate, the approved model, the rules alone, or nobody."""
+
+    CHALLENGER = "challenger"
+    CHAMPION = "champion"
+    RULES_ONLY = "rules_only"
+    BUY_AND_HOLD = "buy_and_hold"
+
+
+class SharpeSample(Record):
+    """What one Sharpe ratio rests on, so that a later reader can judge it against any gate."""
+
+    days: int = Field(ge=0, description="Daily returns the Sharpe is computed from.")
+    skew: float = Field(description="Skewness of those daily returns.")
+    kurtosis: float = Field(description="Their kurtosis (raw: 3 for a normal distribution).")
+    low: float = Field(description="5th percentile of the bootstrapped annualised Sharpe.")
+    high: float = Field(description="95th percentile of the bootstrapped annualised Sharpe.")
+    confidence: float = Field(
+        ge=0, le=1, description="Probabilistic Sharpe ratio against the gate it was made under."
+    )
+
+
+class PolicyFigures(Record):
+    """One policy's replay of the report's unseen bars, with the same fills model as the others."""
+
+    policy: Policy
+    model_id: ModelId | None = Field(None, description="The model it traded with, if any.")
+    sha256: Sha256 | None = None
+    oos_sharpe: float
+    max_drawdown: float
+    tail_loss: float
+    annual_turnover: float
+    total_return: float
+    trades: int = Field(ge=0)
+    sharpe: SharpeSample
+
+
 class ValidationReport(Record):
     """The seed's validation file, with the sha256 it was computed for and each check's threshold.
 
@@ -127,6 +169,20 @@ class ValidationReport(Record):
     environment: str | None = Field(None, description="The environment whose config made it.")
     data_start: datetime | None = Field(None, description="First unseen bar replayed.")
     data_end: datetime | None = Field(None, description="End of the last unseen bar replayed.")
+    seed: int | None = Field(None, description="Simulator seed every policy was replayed with.")
+    policies: list[PolicyFigures] = Field(
+        default_factory=list,
+        description="Challenger, champion, rules-only and buy-and-hold on the same bars.",
+    )
+
+    def figures(self, policy: Policy) -> PolicyFigures | None:
+        """The replay of `policy`, if the report has one."""
+        return figures_of(self.policies, policy)
+
+
+def figures_of(policies: Sequence[PolicyFigures], policy: Policy) -> PolicyFigures | None:
+    """The replay of `policy` among `policies`, if there is one."""
+    return next((p for p in policies if p.policy is policy), None)
 
 
 class ApprovedPointer(Record):

@@ -13,7 +13,7 @@ from krakenops.core.artifacts import ArtifactError, ArtifactStore
 from krakenops.core.config import ConfigError, EnvironmentConfig, GateThresholds
 from krakenops.core.gates import unmet_gates
 from krakenops.core.promotion import PromotionOutcome, PromotionRequest, PromotionService
-from krakenops.core.records import Action, ValidationReport
+from krakenops.core.records import Action, Policy, ValidationReport
 from krakenops.operator.conditions import Condition, timestamp
 from krakenops.operator.constants import ConditionType, EventReason, Reason
 from krakenops.operator.environment import Notice, approved_status
@@ -180,7 +180,7 @@ async def _validated(
     job = await runtime.kube.get(JOBS, namespace, job_name) if validating else None
     if job is None:
         existing, _ = _read_report(store, spec.model_id)
-        if _passing_for(existing, sha, config.spec.trainer.gates):
+        if _passing_for(store, existing, sha, config.spec.trainer.gates):
             assert existing is not None
             if (body.get("status") or {}).get("validation") is None:
                 reused = f"passing report for sha256 {sha[:12]} reused"
@@ -235,7 +235,7 @@ async def _validated(
             EventReason.VALIDATION_FINISHED, f"{spec.model_id} {verdict}", warning=not fresh.passed
         )
     )
-    return _passing_for(fresh, sha, config.spec.trainer.gates)
+    return _passing_for(store, fresh, sha, config.spec.trainer.gates)
 
 
 def _read_report(store: ArtifactStore, model_id: str) -> tuple[ValidationReport | None, str]:
@@ -246,7 +246,9 @@ def _read_report(store: ArtifactStore, model_id: str) -> tuple[ValidationReport 
         return None, str(error)
 
 
-def _passing_for(report: ValidationReport | None, sha: str, gates: GateThresholds) -> bool:
+def _passing_for(
+    store: ArtifactStore, report: ValidationReport | None, sha: str, gates: GateThresholds
+) -> bool:
     """Whether `report` lets this environment promote the candidate of digest `sha`: one made
     under looser thresholds, or another environment's, is validated again under these gates."""
     return (
@@ -254,7 +256,7 @@ def _passing_for(report: ValidationReport | None, sha: str, gates: GateThreshold
         and report.passed
         and not report.failures
         and report.sha256 == sha
-        and not unmet_gates(report, gates)
+        and not unmet_gates(report, gates, champion=store.read_pointer())
     )
 
 
@@ -285,6 +287,25 @@ def validation_status(
         "failures": list(report.failures),
         "report": str(store.validation_path(report.model_id)),
         "reused": reused,
+    } | _comparison(report)
+
+
+def _comparison(report: ValidationReport) -> dict[str, Any]:
+    """The paired replays as status fields: `kubectl get mp` shows challenger and champion."""
+    challenger = report.figures(Policy.CHALLENGER)
+    champion = report.figures(Policy.CHAMPION)
+    rules, held = report.figures(Policy.RULES_ONLY), report.figures(Policy.BUY_AND_HOLD)
+    if challenger is None:
+        return {}
+    return {
+        "challengerSharpe": challenger.oos_sharpe,
+        "championSharpe": champion.oos_sharpe if champion else None,
+        "champion": (champion.model_id or "rules-only") if champion else None,
+        "rulesOnlySharpe": rules.oos_sharpe if rules else None,
+        "buyAndHoldSharpe": held.oos_sharpe if held else None,
+        "sharpeDays": challenger.sharpe.days,
+        "sharpeConfidence": challenger.sharpe.confidence,
+        "sharpeInterval": [challenger.sharpe.low, challenger.sharpe.high],
     }
 
 

@@ -26,6 +26,7 @@ from krakenops.trader.pipeline import DecisionPipeline
 from krakenops.trader.portfolio import UNOWNED, ClosedTrade, Portfolio, Position
 from krakenops.trader.resting import RestingEntries
 from krakenops.trader.risk import RiskManager
+from krakenops.trader.shadow import ShadowBook
 from krakenops.trader.venues import Venue
 
 __all__ = ["Reconciliation", "TradingLoop", "reconcile"]
@@ -237,6 +238,8 @@ class TradingLoop:
         self._regime_changes = 0
         self._refusals = 0
         self._hold = BuyAndHold(portfolio.equity())
+        # Built last, from the environment's settings alone: it shares nothing with the above.
+        self.shadow = ShadowBook.open(config, store)
         self._peak_equity = portfolio.equity()
 
     def _adopt_open_orders(self) -> None:
@@ -335,6 +338,8 @@ class TradingLoop:
             views = pipeline.warm_up(bars)
             regime = pipeline.regime.regime
             active = pipeline.selector.select(regime, pipeline.regime.recovering).active
+        if self.shadow is not None:
+            self.shadow.step(close, bars, tradeable)
         if close > self.started:
             self.journal.observe(
                 close,
@@ -397,3 +402,7 @@ class TradingLoop:
         m.loop_interval.set(self.interval)
         m.last_decision.set(self.clock.now().timestamp())
         m.loop_latency.observe(seconds)
+        if self.shadow is not None:
+            labels = {"env": self.config.env_id, "model": self.shadow.model_id}
+            m.shadow_equity.labels(**labels).set(self.shadow.equity())
+            m.shadow_pnl.labels(**labels).set(self.shadow.equity() - self.shadow.starting_equity)

@@ -38,6 +38,14 @@ class TraderMetrics:
             ["env", "symbol"],
             registry=r,
         )
+        # The shadow candidate's paper book: what it would have made at live's prices.
+        self.shadow_equity, self.shadow_pnl = (
+            Gauge(f"{_PREFIX}_shadow_{name}", text, ["env", "model"], registry=r)
+            for name, text in (
+                ("equity_usd", "Equity of the shadow candidate's paper book."),
+                ("pnl_usd", "The shadow candidate's paper equity minus its starting equity."),
+            )
+        )
         self.hold_equity = env_gauge(
             "buy_and_hold_equity_usd",
             "Starting equity held in equal parts of the universe since the trader started.",

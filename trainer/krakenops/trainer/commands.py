@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from krakenops.core.artifacts import ArtifactError, ArtifactStore
@@ -11,7 +12,7 @@ from krakenops.core.clock import SystemClock
 from krakenops.core.commands import model_id_argument, parse_config_args
 from krakenops.core.config import EnvironmentConfig, GateThresholds
 from krakenops.core.marketdata import Bars, MarketDataError, default_data_dir, load_symbol
-from krakenops.core.records import ValidationReport
+from krakenops.core.records import Policy, PolicyFigures, ValidationReport
 from krakenops.core.termination import exit_on_sigterm
 from krakenops.trainer.deadline import DeadlineExceededError, OutsideWindowError, training_deadline
 from krakenops.trainer.training import (
@@ -25,11 +26,29 @@ from krakenops.trainer.validation import validate_model
 
 __all__ = ["load_market", "render_report", "train_command", "validate_command"]
 
+# Each column of the side-by-side table: its heading and how one replay's figures fill it.
+_COLUMNS: tuple[tuple[str, Callable[[PolicyFigures], str]], ...] = (
+    ("Sharpe", lambda p: f"{p.oos_sharpe:.2f}"),
+    ("90% interval", lambda p: f"[{p.sharpe.low:.2f}, {p.sharpe.high:.2f}]"),
+    ("PSR", lambda p: f"{p.sharpe.confidence:.2f}"),
+    ("days", lambda p: f"{p.sharpe.days}"),
+    ("drawdown", lambda p: f"{p.max_drawdown:.1%}"),
+    ("tail", lambda p: f"{p.tail_loss:.1%}"),
+    ("turnover", lambda p: f"{p.annual_turnover:.1f}x"),
+    ("return", lambda p: f"{p.total_return:+.1%}"),
+    ("trades", lambda p: f"{p.trades}"),
+)
+
 _GATE_FLAGS = (
     ("--min-oos-sharpe", "min_oos_sharpe", "lowest out-of-sample annualised Sharpe"),
     ("--max-drawdown", "max_drawdown", "largest peak-to-trough drawdown, a fraction"),
     ("--max-tail-loss", "max_tail_loss", "largest 99th-percentile daily loss, a fraction"),
     ("--max-turnover", "max_turnover", "largest annual turnover, traded notional / equity"),
+    (
+        "--min-sharpe-confidence",
+        "min_sharpe_confidence",
+        "lowest probability that the true Sharpe exceeds the Sharpe gate, 0..1",
+    ),
 )
 
 
@@ -131,9 +150,17 @@ def validate_command(argv: list[str]) -> int:
     )
     for flag, field, text in _GATE_FLAGS:
         parser.add_argument(flag, type=float, dest=field, help=f"{text} (default: from config)")
+    parser.add_argument(
+        "--must-beat-approved",
+        action="store_true",
+        default=None,
+        help="the candidate's Sharpe and drawdown no worse than the approved model's "
+        "(default: from config)",
+    )
     args, config = parse_config_args(parser, argv)
     prog = parser.prog
-    overrides = {f: getattr(args, f) for _, f, _ in _GATE_FLAGS if getattr(args, f) is not None}
+    fields = [f for _, f, _ in _GATE_FLAGS] + ["must_beat_approved"]
+    overrides = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
     try:
         thresholds = GateThresholds.model_validate(
             config.spec.trainer.gates.model_dump() | overrides
@@ -169,6 +196,39 @@ def validate_command(argv: list[str]) -> int:
     return 0 if report.passed else 1
 
 
+def render_policies(report: ValidationReport) -> list[str]:
+    """Challenger, champion, rules-only and buy-and-hold side by side, then the differences."""
+    if not report.policies:
+        return []
+    names = {p.policy: _label(p) for p in report.policies}
+    width = max(len(n) for n in names.values())
+    head = " ".join(f"{h:>{max(len(h), 8)}}" for h, _ in _COLUMNS)
+    lines = [f"  same unseen bars, simulator seed {report.seed}; PSR against the Sharpe gate:"]
+    lines.append(f"    {'':<{width}} {head}")
+    for p in report.policies:
+        row = " ".join(f"{fill(p):>{max(len(h), 8)}}" for h, fill in _COLUMNS)
+        lines.append(f"    {names[p.policy]:<{width}} {row}")
+    challenger, champion = report.figures(Policy.CHALLENGER), report.figures(Policy.CHAMPION)
+    if challenger and champion:
+        lines.append(
+            f"  challenger - champion: Sharpe {challenger.oos_sharpe - champion.oos_sharpe:+.2f}, "
+            f"drawdown {challenger.max_drawdown - champion.max_drawdown:+.1%}, "
+            f"return {challenger.total_return - champion.total_return:+.1%}"
+        )
+    return lines
+
+
+def _label(figures: PolicyFigures) -> str:
+    if figures.model_id:
+        return f"{figures.policy.value} ({figures.model_id})"
+    # With no approved model the environment trades rules-only: that is the champion.
+    return (
+        f"{figures.policy.value} (rules-only)"
+        if figures.policy is Policy.CHAMPION
+        else figures.policy.value
+    )
+
+
 def render_report(report: ValidationReport) -> str:
     """The report as a human reads it: each gate's value against its threshold, then the verdict."""
     lines = [f"validation of {report.model_id} (sha256 {(report.sha256 or '-')[:12]})"]
@@ -182,6 +242,7 @@ def render_report(report: ValidationReport) -> str:
     if trades is not None and trips is not None:
         # Not gates: what the replay did, for the reviewer to weigh.
         lines.append(f"  replay: {trades:.0f} trades, {trips:.0f} kill-switch trips")
+    lines.extend(render_policies(report))
     verdict = "PASSED" if report.passed else "FAILED: " + "; ".join(report.failures)
     lines.append(f"  {verdict}")
     lines.append(f"  report: {report.report_path}")

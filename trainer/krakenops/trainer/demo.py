@@ -23,13 +23,11 @@ from krakenops.core.marketdata import MarketDataError, load_symbol
 from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action
 from krakenops.core.verify import render, verify_startup
-from krakenops.trader.backtest import run_backtest
 from krakenops.trader.commands import replay_feed
 from krakenops.trader.demo import draw, paper_replay, summarise
 from krakenops.trader.loop import TradingLoop
 from krakenops.trainer.commands import render_report
 from krakenops.trainer.deadline import DeadlineExceededError, training_deadline
-from krakenops.trainer.gates import performance
 from krakenops.trainer.training import NotEnoughDataError, train_candidate
 from krakenops.trainer.validation import validate_model
 
@@ -142,25 +140,10 @@ def _window(config: EnvironmentConfig, store: ArtifactStore, opens: datetime) ->
     print(f"   written whole to {candidate.path} (sha256 {candidate.sha256[:12]})")
 
     print("\n3. Validation: the whole policy with this model, replayed on the unseen days")
-    report, replay = validate_model(
+    report, _ = validate_model(
         config, store, candidate.model_id, bars, thresholds=config.spec.trainer.gates, clock=clock
     )
     print("   " + render_report(report).replace("\n", "\n   "))
-    if replay is not None:
-        # The same days without the model: whether the gates judge the model or the rules.
-        rules = run_backtest(config, bars, None, start_time=replay.start)
-        base = performance(
-            rules.times, rules.equity, rules.starting_equity, rules.traded_notional_usd
-        )
-        with_model = replay.result
-        print(
-            f"   for comparison, rules-only on the same days: Sharpe {base.oos_sharpe:.3g}, "
-            f"drawdown {base.max_drawdown:.3g}, turnover {base.annual_turnover:.3g}x, "
-            f"{len(rules.signals)} entries (with the model: {len(with_model.signals)}), "
-            f"{rules.kill_switch_trips} kill-switch trips "
-            f"(with the model: {with_model.kill_switch_trips})"
-        )
-
     print("\n4. Promotion attempt (confirm yes-promote)")
     outcome = PromotionService(store, clock, config.spec.trainer.gates).execute(
         PromotionRequest(

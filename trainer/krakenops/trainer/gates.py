@@ -16,6 +16,7 @@ __all__ = [
     "DAY_SECONDS",
     "YEAR_DAYS",
     "PerformanceFigures",
+    "annual_sharpe",
     "daily_returns",
     "evaluate_gates",
     "max_drawdown",
@@ -51,6 +52,15 @@ def daily_returns(
     return np.asarray(np.diff(closes) / closes[:-1], dtype=np.float64)
 
 
+def annual_sharpe(returns: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Annualised Sharpe of each row of daily returns; a flat row has none to speak of: 0."""
+    spread = np.std(returns, axis=-1, ddof=1) if returns.shape[-1] > 1 else np.zeros(1)
+    mean = np.mean(returns, axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sharpe = np.where(spread > 1e-12, mean / spread * math.sqrt(YEAR_DAYS), 0.0)
+    return np.asarray(sharpe, dtype=np.float64)
+
+
 def max_drawdown(equity: npt.NDArray[np.float64], starting_equity: float) -> float:
     """Largest peak-to-trough fall as a fraction of the peak, measured bar by bar."""
     if equity.shape[0] == 0:
@@ -73,8 +83,7 @@ def performance(
         raise ValueError("the equity curve holds values that are not finite numbers")
     returns = daily_returns(times, equity, starting_equity)
     # A flat or too short curve has no Sharpe to speak of; zero fails a positive gate, as it should.
-    spread = float(np.std(returns, ddof=1)) if returns.shape[0] > 1 else 0.0
-    sharpe = float(np.mean(returns)) / spread * math.sqrt(YEAR_DAYS) if spread > 1e-12 else 0.0
+    sharpe = float(annual_sharpe(returns)) if returns.shape[0] > 1 else 0.0
     tail = max(0.0, -float(np.quantile(returns, 0.01))) if returns.shape[0] else 0.0
     span_days = float(times[-1] - times[0]) / DAY_SECONDS + 1.0 / 24 if times.shape[0] else 0.0
     mean_equity = float(np.mean(equity)) if equity.shape[0] else starting_equity

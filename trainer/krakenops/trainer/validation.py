@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -10,11 +11,26 @@ from datetime import UTC, datetime
 from krakenops.core.artifacts import ArtifactError, ArtifactStore, Candidate
 from krakenops.core.clock import Clock
 from krakenops.core.config import EnvironmentConfig, GateThresholds
+from krakenops.core.gates import paired_gates
 from krakenops.core.marketdata import BAR_SECONDS, Bars
-from krakenops.core.records import GateCheck, RegistryEvent, RegistryRecord, ValidationReport
-from krakenops.trader.backtest import BacktestResult, run_backtest
-from krakenops.trader.model import ConfidenceModel, load_candidate_model
+from krakenops.core.records import (
+    ApprovedPointer,
+    GateCheck,
+    Policy,
+    PolicyFigures,
+    RegistryEvent,
+    RegistryRecord,
+    ValidationReport,
+)
+from krakenops.trader.backtest import BacktestResult
+from krakenops.trader.model import load_candidate_model
 from krakenops.trainer.gates import DAY_SECONDS, evaluate_gates, performance
+from krakenops.trainer.paired import (
+    Contender,
+    buy_and_hold,
+    policy_figures,
+    replay,
+)
 
 __all__ = ["MIN_OOS_DAYS", "Replay", "validate_model"]
 
@@ -24,10 +40,11 @@ MIN_OOS_DAYS = 30.0
 
 @dataclass(frozen=True)
 class Replay:
-    """The out-of-sample replay behind a report, for whoever wants more than the gates."""
+    """The out-of-sample replays behind a report, for whoever wants more than the gates."""
 
     start: int
-    result: BacktestResult
+    result: BacktestResult  # the challenger's
+    others: dict[Policy, BacktestResult] = field(default_factory=dict)  # champion, rules-only
 
 
 @dataclass
@@ -38,6 +55,8 @@ class _Findings:
     gates: list[GateCheck] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     data_range: tuple[datetime, datetime] | None = None  # the unseen bars replayed
+    seed: int | None = None  # the simulator seed of every replay
+    policies: list[PolicyFigures] = field(default_factory=list)
 
     def check(self, name: str, value: float | bool, threshold: float | bool, passed: bool) -> None:
         self.checks[name] = value
@@ -85,7 +104,19 @@ def validate_model(
             # Only bars that had closed by now: a replay at a past instant must not see its future.
             closed = int(now.timestamp()) - BAR_SECONDS + 1
             seen = {symbol: b.between(None, closed) for symbol, b in bars.items()}
-            replay = _replay(config, candidate, model, seen, thresholds=thresholds, found=found)
+            pointer = store.read_pointer()
+            contenders = (
+                Contender(Policy.CHALLENGER, model, candidate.model_id, candidate.sha256),
+                _champion(store, pointer, found),
+                Contender(Policy.RULES_ONLY),
+            )
+            replay = _replay(
+                config, candidate, contenders, seen, thresholds=thresholds, found=found
+            )
+            for check, why in paired_gates(found.policies, thresholds, champion=pointer):
+                found.gates.append(check)
+                if why:
+                    found.failures.append(why)
     path = (
         store.approved_validation_path(model_id, now)
         if approved
@@ -103,6 +134,8 @@ def validate_model(
         environment=store.env_id,
         data_start=found.data_range[0] if found.data_range else None,
         data_end=found.data_range[1] if found.data_range else None,
+        seed=found.seed,
+        policies=found.policies,
     )
     store.write_validation(report, path)
     store.append_registry(
@@ -123,10 +156,30 @@ def validate_model(
     return report, replay
 
 
+def _champion(
+    store: ArtifactStore, pointer: ApprovedPointer | None, found: _Findings
+) -> Contender | None:
+    """The environment's approved model to replay beside the candidate; rules-only when none.
+
+    One that cannot be loaded is not replayed: the report then compares against nothing, which
+    fails `mustBeatApproved` if it is on.
+    """
+    if pointer is None:
+        return Contender(Policy.CHAMPION)
+    try:
+        approved = store.open_candidate(pointer.model_id, expected_sha256=pointer.sha256)
+        model = load_candidate_model(approved)
+    except ArtifactError as error:
+        found.checks["champion_replayed"] = False
+        print(f"champion {pointer.model_id} not replayed: {error}", file=sys.stderr)
+        return None
+    return Contender(Policy.CHAMPION, model, pointer.model_id, pointer.sha256)
+
+
 def _replay(
     config: EnvironmentConfig,
     candidate: Candidate,
-    model: ConfidenceModel,
+    contenders: tuple[Contender, Contender | None, Contender],
     bars: Mapping[str, Bars],
     *,
     thresholds: GateThresholds,
@@ -145,7 +198,11 @@ def _replay(
             f"{candidate.metadata.training_end:%Y-%m-%d %H:%M} UTC to judge the model"
         )
         return None
-    result = run_backtest(config, usable, model, start_time=start)
+    # Every policy replayed with the same fills: the challenger's seed.
+    found.seed = config.spec.paper.seed_for(candidate.sha256)
+    config = config.with_seed(found.seed)
+    challenger, champion, rules = contenders
+    result = replay(config, usable, start, challenger)
     found.data_range = (
         datetime.fromtimestamp(start, UTC),
         datetime.fromtimestamp(last, UTC),
@@ -160,6 +217,15 @@ def _replay(
     except ValueError as error:
         found.failures.append(f"replay: {error}")
         return Replay(start, result)
+    others = _compare(
+        config,
+        usable,
+        start,
+        (challenger, champion, rules),
+        challenged=result,
+        gate=thresholds.min_oos_sharpe,
+        found=found,
+    )
     for gate in evaluate_gates(figures, thresholds):
         value = float(gate.value)
         # A non-finite figure has already failed its gate; the report keeps numbers JSON can hold.
@@ -168,4 +234,38 @@ def _replay(
         if not gate.passed:
             relation = "<" if gate.name == "oos_sharpe" else ">"
             found.failures.append(f"{gate.name} {value:.4g} {relation} {gate.threshold:g}")
-    return Replay(start, result)
+    return Replay(start, result, others)
+
+
+def _compare(
+    config: EnvironmentConfig,
+    bars: Mapping[str, Bars],
+    start: int,
+    contenders: tuple[Contender, Contender | None, Contender],
+    *,
+    challenged: BacktestResult,
+    gate: float,
+    found: _Findings,
+) -> dict[Policy, BacktestResult]:
+    """Each policy's figures on the challenger's bars and seed, buy-and-hold beside them."""
+    assert found.seed is not None
+    seed = found.seed
+    results: dict[Policy, BacktestResult] = {}
+    for contender in contenders:
+        if contender is None:
+            continue
+        same = (contender.model_id, contender.sha256) == (
+            contenders[0].model_id,
+            contenders[0].sha256,
+        )
+        # The approved model validated again is its own champion: one replay serves both.
+        result = challenged if same else replay(config, bars, start, contender)
+        if contender.policy is not Policy.CHALLENGER:
+            results[contender.policy] = result
+        found.policies.append(policy_figures(contender, result, gate=gate, seed=seed))
+    found.policies.append(
+        buy_and_hold(
+            config, bars, challenged.times, challenged.starting_equity, gate=gate, seed=seed
+        )
+    )
+    return results
