@@ -34,6 +34,8 @@ from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
 log = logging.getLogger("pod-runner")
+# Outside every mountPath a pod uses: where its volumes' sources are held while they are mounted.
+KEEP = Path("/run/krakenops-pod-runner")
 Json = dict[str, Any]
 
 
@@ -63,6 +65,8 @@ class PodRunner:
         self.node = node
         self.workdir = workdir
         self.bin_dir = bin_dir
+        # The checkout whose environment runs the commands (bin_dir is its .venv/bin).
+        self.project = bin_dir.parent.parent
         self.runs: dict[str, Run] = {}
         self.lock = threading.Lock()
 
@@ -127,12 +131,7 @@ class PodRunner:
             self._finish(namespace, name, container, now(), 128, f"CreateContainerError: {error}")
             return
         argv = [*container.get("command", []), *container.get("args", [])]
-        script = ["set -e"]
-        for source, target, read_only in mounts:
-            script.append(f"mkdir -p {shlex.quote(target)}")
-            script.append(f"mount --bind {shlex.quote(source)} {shlex.quote(target)}")
-            if read_only:
-                script.append(f"mount -o remount,bind,ro {shlex.quote(target)}")
+        script = _mount_script(mounts, self.project, KEEP / uid)
         workdir = container.get("workingDir", "/")
         script.append(f"cd {shlex.quote(workdir)}")
         script.append("exec " + " ".join(shlex.quote(a) for a in argv))
@@ -184,6 +183,8 @@ class PodRunner:
     def _wait(self, run: Run, container: Json) -> None:
         code = run.process.wait()
         run.done.set()
+        # Only empty mountpoints are left here: the mounts lived in the pod's own namespace.
+        shutil.rmtree(KEEP / run.uid, ignore_errors=True)
         log.info("%s/%s exited with %d", run.namespace, run.name, code)
         if not run.stopping:
             self._finish(run.namespace, run.name, container, run.started_at, code, None)
@@ -293,6 +294,29 @@ class PodRunner:
                     137,
                     "the pod runner restarted while the pod ran",
                 )
+
+
+def _mount_script(mounts: list[tuple[str, str, bool]], project: Path, keep: Path) -> list[str]:
+    """Shell lines that put each volume at its mountPath in the pod's mount namespace.
+
+    A mountPath can hide a folder the pod still needs: an emptyDir at /tmp hides a checkout or a
+    cluster folder under /tmp, the project's environment included. So every source is first
+    bound under `keep` (outside every mountPath), the volumes are mounted from there, and the
+    project is put back at its own path last.
+    """
+    lines = ["set -e", f"mkdir -p {shlex.quote(str(keep / 'project'))}"]
+    lines.append(f"mount --bind {shlex.quote(str(project))} {shlex.quote(str(keep / 'project'))}")
+    for index, (source, _, _) in enumerate(mounts):
+        kept = shlex.quote(str(keep / str(index)))
+        lines += [f"mkdir -p {kept}", f"mount --bind {shlex.quote(source)} {kept}"]
+    for index, (_, target, read_only) in enumerate(mounts):
+        kept, at = shlex.quote(str(keep / str(index))), shlex.quote(target)
+        lines += [f"mkdir -p {at}", f"mount --bind {kept} {at}"]
+        if read_only:
+            lines.append(f"mount -o remount,bind,ro {at}")
+    at = shlex.quote(str(project))
+    lines += [f"mkdir -p {at}", f"mount --bind {shlex.quote(str(keep / 'project'))} {at}"]
+    return lines
 
 
 def _owned_by_job(pod: Json) -> bool:
