@@ -16,6 +16,9 @@ from krakenops.core.records import (
     ApprovedPointer,
     CandidateMetadata,
     CandidateMetrics,
+    ShadowBookFigures,
+    ShadowReport,
+    ShadowSource,
     ValidationReport,
 )
 
@@ -57,6 +60,39 @@ def report(model_id: str, sha256: str | None, *, passed: bool = True) -> Validat
         failures=failures,
         sha256=sha256,
         validated_at=WHEN,
+    )
+
+
+def shadow_report(store: ArtifactStore, model_id: str) -> ShadowReport:
+    """Five days of `model_id` in shadow beside a rules-only live book, read from live's records."""
+    book = {"starting_equity_usd": 10_000.0, "sharpe_days": 5, "fills": 4}
+    return ShadowReport(
+        model_id=model_id,
+        environment=store.env_id,
+        written_at=WHEN,
+        shadow_start=datetime(2026, 1, 31, 5, tzinfo=UTC),
+        shadow_end=datetime(2026, 2, 5, 1, tzinfo=UTC),
+        days_in_shadow=4.875,
+        steps=98,
+        restarts=0,
+        shadow=ShadowBookFigures(
+            model_id=model_id,
+            final_equity_usd=10_150.0,
+            pnl_usd=150.0,
+            total_return=0.015,
+            sharpe=1.9,
+            max_drawdown=0.02,
+            **book,
+        ),
+        champion=ShadowBookFigures(
+            final_equity_usd=9_950.0,
+            pnl_usd=-50.0,
+            total_return=-0.005,
+            sharpe=-0.7,
+            max_drawdown=0.03,
+            **book,
+        ),
+        champion_source=ShadowSource.LIVE_RECORDS,
     )
 
 

@@ -13,7 +13,7 @@ from krakenops.core.config import load_config
 from krakenops.operator.constants import Metric
 from krakenops.operator.settings import OperatorSettings
 from tests.conftest import PAPER_CONFIG
-from tests.factories import candidate, report
+from tests.factories import candidate, report, shadow_report
 from tests.operator.emulator import ApiServer
 from tests.operator.harness import (
     JOBS,
@@ -112,6 +112,45 @@ async def test_promotion_runs_a_validation_job_and_copies_its_report(
     pointer = store.read_pointer()
     assert pointer is not None and pointer.model_id == MODEL
     assert event_reasons(apiserver, "promote-abc")[:1] == ["ValidationStarted"]
+
+
+async def awaiting_confirmation(
+    apiserver: ApiServer, settings: OperatorSettings, clock: ManualClock
+) -> dict[str, Any]:
+    """The status of an unconfirmed promotion of MODEL, once it waits for a human."""
+    async with operator_running(apiserver, settings, clock):
+        apiserver.create(manifest(PAPER_CONFIG))
+        apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL))
+        return await settled(apiserver, "promote-abc", "AwaitingConfirmation")
+
+
+async def test_a_promotion_shows_how_its_candidate_did_in_shadow_beside_the_champion(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+):
+    store.write_validation(report(MODEL, candidate(store, MODEL).sha256))
+    store.write_shadow_report(shadow_report(store, MODEL))
+    shadow = (await awaiting_confirmation(apiserver, settings, window_clock))["shadow"]
+    assert shadow["report"] == str(store.shadow_report_path(MODEL))
+    assert (shadow["daysInShadow"], shadow["steps"], shadow["restarts"]) == (4.875, 98, 0)
+    assert shadow["start"] == "2026-01-31T05:00:00Z" and shadow["end"] == "2026-02-05T01:00:00Z"
+    assert shadow["shadow"]["pnlUsd"] == 150.0 and shadow["shadow"]["sharpe"] == 1.9
+    assert shadow["champion"]["pnlUsd"] == -50.0 and shadow["champion"]["maxDrawdown"] == 0.03
+    assert (shadow["championModel"], shadow["championSource"]) == ("rules-only", "live_records")
+
+
+async def test_a_promotion_of_a_candidate_never_in_shadow_shows_no_shadow(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+):
+    store.write_validation(report(MODEL, candidate(store, MODEL).sha256))
+    status = await awaiting_confirmation(apiserver, settings, window_clock)
+    assert status["validation"]["passed"] is True
+    assert "shadow" not in status
 
 
 async def test_a_report_passed_under_looser_thresholds_is_not_reused_but_validated_again(

@@ -8,8 +8,9 @@ from pathlib import Path
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import EnvironmentConfig
+from krakenops.trader.chart import draw
 from krakenops.trader.commands import replay_feed
-from krakenops.trader.demo import draw, paper_replay, summarise
+from krakenops.trader.demo import paper_replay, summarise
 
 START = datetime(2022, 5, 1, tzinfo=UTC)
 END = datetime(2022, 5, 20, tzinfo=UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,3 +81,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     bars = market()
     result = train_candidate(config, store, bars, clock=clock, deadline=recording, plan=PLAN)
     return Trained(config, store, bars, result, tuple(steps))
+
+
+@pytest.fixture
+def copied(trained: Trained, tmp_path: Path, market_dir: Path) -> tuple[ArtifactStore, str]:
+    """The trained candidate in a store of its own, free to tamper with."""
+    _, store = store_at(tmp_path / "data")
+    model_id = trained.result.candidate.model_id
+    shutil.copytree(trained.result.candidate.path, store.candidates / model_id)
+    store.settings.root.joinpath("market").symlink_to(market_dir)
+    return store, model_id

@@ -29,16 +29,6 @@ LENIENT = ["--min-oos-sharpe", "-1000", "--max-drawdown", "1", "--max-tail-loss"
 LENIENT += ["--max-turnover", "100000"]
 
 
-@pytest.fixture
-def copied(trained: Trained, tmp_path: Path, market_dir: Path) -> tuple[ArtifactStore, str]:
-    """The trained candidate in a store of its own, free to tamper with."""
-    _, store = store_at(tmp_path / "data")
-    model_id = trained.result.candidate.model_id
-    shutil.copytree(trained.result.candidate.path, store.candidates / model_id)
-    store.settings.root.joinpath("market").symlink_to(market_dir)
-    return store, model_id
-
-
 def at_root(store: ArtifactStore, *extra: str) -> list[str]:
     return ["--config", str(PAPER_CONFIG), "--root", str(store.settings.root), *extra]
 

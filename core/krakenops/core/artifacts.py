@@ -31,6 +31,8 @@ from krakenops.core.records import (
     CandidateMetadata,
     CandidateMetrics,
     RegistryRecord,
+    ShadowRecord,
+    ShadowReport,
     ValidationReport,
     parse_file_name,
 )
@@ -131,6 +133,7 @@ class ArtifactStore:
         self.pointer = self.pointer_dir / "approved_model.json"
         self.previous_pointer = self.pointer_dir / "approved_model.prev.json"
         self.logs = root / "logs" / scope / env_id
+        self.shadow_log = self.logs / "shadow.jsonl"  # the shadow candidate's paper book
         self.datasets = root / "datasets" / scope / "training"
         self.ledger = root / "ledger" / scope / env_id
 
@@ -325,6 +328,25 @@ class ArtifactStore:
     def read_validation(self, model_id: str) -> ValidationReport | None:
         path = self.validation_path(model_id)
         return _load(path, ValidationReport) if path.exists() else None
+
+    # shadow reports
+
+    def shadow_report_path(self, model_id: str) -> Path:
+        """The live environment's report on the candidate it ran in shadow."""
+        return self.validations / "shadow" / self.env_id / f"{model_id}.json"
+
+    def write_shadow_report(self, report: ShadowReport) -> Path:
+        target = self.shadow_report_path(report.model_id)
+        write_atomic(target, _dump(report))
+        return target
+
+    def read_shadow_report(self, model_id: str) -> ShadowReport | None:
+        path = self.shadow_report_path(model_id)
+        return _load(path, ShadowReport) if path.exists() else None
+
+    def shadow_records(self) -> Iterator[ShadowRecord]:
+        """Each step the shadow book decided on; a damaged line raises DamagedLogError."""
+        return _records(self.shadow_log, ShadowRecord)
 
     # pointers
 

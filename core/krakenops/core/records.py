@@ -24,6 +24,11 @@ __all__ = [
     "RegistryEvent",
     "RegistryRecord",
     "Sha256",
+    "ShadowBookFigures",
+    "ShadowFill",
+    "ShadowRecord",
+    "ShadowReport",
+    "ShadowSource",
     "SharpeSample",
     "ValidationReport",
     "figures_of",
@@ -183,6 +188,77 @@ class ValidationReport(Record):
 def figures_of(policies: Sequence[PolicyFigures], policy: Policy) -> PolicyFigures | None:
     """The replay of `policy` among `policies`, if there is one."""
     return next((p for p in policies if p.policy is policy), None)
+
+
+class ShadowFill(Record):
+    """A fill the shadow book would have made, with the candidate's confidence in its entry."""
+
+    symbol: str
+    side: str
+    quantity: float
+    price: float
+    fee_usd: float
+    strategy: str | None
+    confidence: float | None
+
+
+class ShadowRecord(Record):
+    """One line of `shadow.jsonl`: a step the shadow candidate decided on, and its book after it."""
+
+    time: datetime
+    model_id: ModelId
+    paused: bool
+    regime: str
+    equity_usd: float
+    fills: list[ShadowFill] = Field(default_factory=list)
+    denials: list[str] = Field(default_factory=list)
+    # A restarted trader starts the shadow book afresh: these tell one run's book from the next.
+    book_started_at: datetime = Field(
+        description="Close of the first step this run of the book decided on."
+    )
+    starting_equity_usd: float = Field(gt=0, description="The book's equity when it opened.")
+
+
+class ShadowSource(StrEnum):
+    """Where the champion's figures over the shadow's days come from."""
+
+    LIVE_RECORDS = "live_records"  # the live environment's own observations.jsonl
+    PAPER_REPLAY = "paper_replay"  # the approved model replayed on paper over the same bars
+
+
+class ShadowBookFigures(Record):
+    """One book over the shadow's days: what it made and how it got there."""
+
+    model_id: ModelId | None = Field(None, description="The model it traded with; none: rules.")
+    starting_equity_usd: float
+    final_equity_usd: float
+    pnl_usd: float
+    total_return: float
+    sharpe: float = Field(description="Annualised Sharpe of its daily returns.")
+    sharpe_days: int = Field(ge=0, description="Daily returns the Sharpe rests on.")
+    max_drawdown: float
+    fills: int = Field(ge=0)
+
+
+class ShadowReport(Record):
+    """The live environment's shadow candidate against its champion over the days in shadow."""
+
+    model_id: ModelId = Field(description="The shadow candidate.")
+    sha256: Sha256 | None = Field(None, description="Its digest when the report was written.")
+    environment: str = Field(description="The live environment it shadowed.")
+    written_at: datetime
+    shadow_start: datetime = Field(description="Close of the first step it decided on.")
+    shadow_end: datetime = Field(description="Close of the last.")
+    days_in_shadow: float
+    steps: int = Field(ge=0, description="Steps it decided on.")
+    restarts: int = Field(ge=0, description="Times the book was opened afresh after the first.")
+    shadow: ShadowBookFigures
+    champion: ShadowBookFigures | None = Field(
+        None, description="The champion over the same steps; none when it could not be had."
+    )
+    champion_source: ShadowSource | None = None
+    notes: list[str] = Field(default_factory=list, description="Why a source was not used.")
+    report_path: str | None = None
 
 
 class ApprovedPointer(Record):

@@ -20,6 +20,7 @@ from krakenops.operator.environment import Notice, approved_status
 from krakenops.operator.metrics import environment_label, job_seconds
 from krakenops.operator.objects import validation_job, validation_job_name
 from krakenops.operator.runtime import ENVIRONMENTS, JOBS, Runtime, owner_of
+from krakenops.operator.shadowstatus import shadow_status
 from krakenops.operator.specs import TERMINAL_PHASES, ModelPromotionSpec, PromotionPhase
 from krakenops.operator.workloads import JobState, observe_job
 
@@ -186,6 +187,7 @@ async def _validated(
                 reused = f"passing report for sha256 {sha[:12]} reused"
                 report.notices.append(Notice(EventReason.VALIDATION_REUSED, reused))
             report.fields["validation"] = validation_status(store, existing, reused=True)
+            report.fields["shadow"] = shadow_status(store, spec.model_id)
             return True
         manifest = validation_job(
             config,
@@ -229,6 +231,7 @@ async def _validated(
         report.outcome = PromotionPhase.FAILED.value
         return None
     report.fields["validation"] = validation_status(store, fresh, reused=False)
+    report.fields["shadow"] = shadow_status(store, spec.model_id)
     verdict = "passed" if fresh.passed else f"failed: {', '.join(fresh.failures)}"
     report.notices.append(
         Notice(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,13 +14,14 @@ from krakenops.core.atomic import read_jsonl
 from krakenops.core.clock import Clock
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.marketdata import BAR_SECONDS
+from krakenops.trader.chart import hold_curve
 from krakenops.trader.feeds import MarketFeed
 from krakenops.trader.journal import venue_state_path
 from krakenops.trader.loop import TradingLoop
 from krakenops.trader.metrics import TraderMetrics
 from krakenops.trader.venues import paper_venue
 
-__all__ = ["draw", "paper_replay", "summarise"]
+__all__ = ["hold_return", "paper_replay", "summarise"]
 
 
 def paper_replay(
@@ -83,49 +83,5 @@ def summarise(loop: TradingLoop, store: ArtifactStore) -> str:
 
 def hold_return(observations: list[dict[str, Any]]) -> float:
     """Equal-weight buy and hold of every symbol seen, first close to last."""
-    first: dict[str, float] = {}
-    last: dict[str, float] = {}
-    for o in observations:
-        for symbol, seen in o["symbols"].items():
-            first.setdefault(symbol, seen["close"])
-            last[symbol] = seen["close"]
-    if not first:
-        return 0.0
-    return sum(last[s] / first[s] for s in first) / len(first) - 1.0
-
-
-def draw(store: ArtifactStore, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    observations = list(read_jsonl(store.logs / "observations.jsonl"))
-    # Matplotlib's date numbers are days since the Unix epoch.
-    times = [datetime.fromisoformat(o["time"]).timestamp() / 86400.0 for o in observations]
-    equity = [o["equity_usd"] for o in observations]
-    colours = {
-        "RISK_ON": "#c8e6c9",
-        "NEUTRAL": "#eeeeee",
-        "RISK_OFF": "#ffe0b2",
-        "PANIC": "#ffcdd2",
-    }
-    figure, axes = plt.subplots(figsize=(11, 4.5), dpi=110)
-    run_start = 0
-    for i in range(1, len(observations) + 1):
-        if i == len(observations) or observations[i]["regime"] != observations[run_start]["regime"]:
-            regime = observations[run_start]["regime"]
-            axes.axvspan(times[run_start], times[i - 1], color=colours[regime], lw=0)
-            run_start = i
-    axes.plot(times, equity, color="#1a237e", lw=1.2, label="equity (USD)")
-    for regime, colour in colours.items():
-        axes.fill_between([], [], color=colour, label=regime)
-    axes.set_title("Paper trading on recorded Kraken bars (BTC, ETH); background: regime")
-    axes.set_ylabel("USD")
-    axes.legend(loc="upper right", fontsize=8)
-    axes.xaxis_date()
-    figure.autofmt_xdate()
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
+    curve = hold_curve(observations)
+    return float(curve[-1]) - 1.0 if curve.shape[0] else 0.0

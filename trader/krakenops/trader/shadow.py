@@ -6,13 +6,13 @@ import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from krakenops.core.artifacts import ArtifactError, ArtifactStore
 from krakenops.core.atomic import append_jsonl
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.jsonlog import event
+from krakenops.core.records import ShadowFill, ShadowRecord
 from krakenops.trader.backtest import build_engine
 from krakenops.trader.engine import StepReport, TradingEngine
 from krakenops.trader.model import load_candidate_model
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def shadow_log_path(store: ArtifactStore) -> Path:
     """Where the shadow's decisions go: `shadow.jsonl` beside the trader's own logs."""
-    return store.logs / "shadow.jsonl"
+    return store.shadow_log
 
 
 class ShadowBook:
@@ -96,24 +96,27 @@ class ShadowBook:
         return self.engine.portfolio.equity()
 
     def _record(self, report: StepReport) -> None:
-        record: dict[str, Any] = {
-            "time": datetime.fromtimestamp(report.time, UTC).isoformat(),
-            "model_id": self.model_id,
-            "paused": report.paused,
-            "regime": report.regime.value,
-            "equity_usd": report.equity,
-            "fills": [
-                {
-                    "symbol": b.fill.symbol,
-                    "side": b.fill.side.value,
-                    "quantity": b.fill.quantity,
-                    "price": b.fill.price,
-                    "fee_usd": b.fill.fee_usd,
-                    "strategy": b.strategy,
-                    "confidence": b.signal.confidence if b.signal else None,
-                }
+        assert self.first_step is not None
+        record = ShadowRecord(
+            time=datetime.fromtimestamp(report.time, UTC),
+            model_id=self.model_id,
+            paused=report.paused,
+            regime=report.regime.value,
+            equity_usd=report.equity,
+            fills=[
+                ShadowFill(
+                    symbol=b.fill.symbol,
+                    side=b.fill.side.value,
+                    quantity=b.fill.quantity,
+                    price=b.fill.price,
+                    fee_usd=b.fill.fee_usd,
+                    strategy=b.strategy,
+                    confidence=b.signal.confidence if b.signal else None,
+                )
                 for b in report.fills
             ],
-            "denials": [d.reason.value for _, d in report.denials],
-        }
-        append_jsonl(self.path, record)
+            denials=[d.reason.value for _, d in report.denials],
+            book_started_at=datetime.fromtimestamp(self.first_step, UTC),
+            starting_equity_usd=self.starting_equity,
+        )
+        append_jsonl(self.path, record.model_dump(mode="json"))

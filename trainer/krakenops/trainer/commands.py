@@ -12,9 +12,10 @@ from krakenops.core.clock import SystemClock
 from krakenops.core.commands import model_id_argument, parse_config_args
 from krakenops.core.config import EnvironmentConfig, GateThresholds
 from krakenops.core.marketdata import Bars, MarketDataError, default_data_dir, load_symbol
-from krakenops.core.records import Policy, PolicyFigures, ValidationReport
+from krakenops.core.records import Policy, PolicyFigures, ShadowReport, ValidationReport
 from krakenops.core.termination import exit_on_sigterm
 from krakenops.trainer.deadline import DeadlineExceededError, OutsideWindowError, training_deadline
+from krakenops.trainer.shadowreport import shadow_report
 from krakenops.trainer.training import (
     NotEnoughDataError,
     TrainingPlan,
@@ -176,7 +177,7 @@ def validate_command(argv: list[str]) -> int:
             pointer = store.read_pointer()
             if pointer is None:
                 print(f"{prog}: {config.env_id} has no approved model; it trades rules-only")
-                return 0
+                return _report_shadow(config, store, args.data, clock, prog=prog, code=0)
             model_id, expected = pointer.model_id, pointer.sha256
         bars = load_market(config, args.data)
         report, _ = validate_model(
@@ -193,7 +194,59 @@ def validate_command(argv: list[str]) -> int:
         print(f"{prog}: {error}", file=sys.stderr)
         return 2
     print(render_report(report))
-    return 0 if report.passed else 1
+    code = 0 if report.passed else 1
+    return (
+        _report_shadow(config, store, args.data, clock, prog=prog, code=code)
+        if args.approved
+        else code
+    )
+
+
+def _report_shadow(
+    config: EnvironmentConfig,
+    store: ArtifactStore,
+    data: str | None,
+    clock: SystemClock,
+    *,
+    prog: str,
+    code: int,
+) -> int:
+    """The downtime Job's shadow report, when the environment runs a shadow candidate; a report
+    that cannot be written makes the Job fail (2) rather than leave an old one standing unsaid."""
+    if config.spec.shadow is None:
+        return code
+    try:
+        report = shadow_report(config, store, load_market(config, data), clock=clock)
+    except (ArtifactError, MarketDataError) as error:
+        print(f"{prog}: shadow report not written: {error}", file=sys.stderr)
+        return 2
+    if report is None:
+        print(f"{prog}: {config.spec.shadow.model_id} has decided nothing in shadow yet")
+        return code
+    print(render_shadow(report))
+    return code
+
+
+def render_shadow(report: ShadowReport) -> str:
+    """The shadow book against the champion over the same steps, as a reviewer reads it."""
+    lines = [
+        f"shadow {report.model_id}: {report.days_in_shadow:.1f} days, {report.steps} steps "
+        f"({report.shadow_start:%Y-%m-%d %H:%M} .. {report.shadow_end:%Y-%m-%d %H:%M} UTC)"
+    ]
+    books = [("shadow", report.shadow)]
+    if report.champion is not None:
+        source = (report.champion_source or "").replace("_", " ")
+        books.append((f"champion ({report.champion.model_id or 'rules-only'}, {source})",
+                      report.champion))  # fmt: skip
+    for name, book in books:
+        lines.append(
+            f"  {name}: PnL {book.pnl_usd:+.2f} USD ({book.total_return:+.2%}), Sharpe "
+            f"{book.sharpe:.2f} over {book.sharpe_days} days, drawdown {book.max_drawdown:.1%}, "
+            f"{book.fills} fills"
+        )
+    lines.extend(f"  note: {note}" for note in report.notes)
+    lines.append(f"  report: {report.report_path}")
+    return "\n".join(lines)
 
 
 def render_policies(report: ValidationReport) -> list[str]:

@@ -23,8 +23,9 @@ from krakenops.core.marketdata import MarketDataError, load_symbol
 from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action
 from krakenops.core.verify import render, verify_startup
+from krakenops.trader.chart import ChartMarks, draw, promotion_marks
 from krakenops.trader.commands import replay_feed
-from krakenops.trader.demo import draw, paper_replay, summarise
+from krakenops.trader.demo import paper_replay, summarise
 from krakenops.trader.loop import TradingLoop
 from krakenops.trainer.commands import render_report
 from krakenops.trainer.deadline import DeadlineExceededError, training_deadline
@@ -100,8 +101,8 @@ def demo_command(argv: list[str]) -> int:
     loop = _paper_trade(config, store, closes, resume_until)
     print(f"   {_resumed(loop, store, trades_before)}")
     chart = root / "equity.png"
-    draw(store, chart)
-    print(f"   equity chart over both stretches: {chart}")
+    draw(store, chart, ChartMarks(window=(opens, closes), promotions=promotion_marks(store)))
+    print(f"   equity chart over both stretches, buy and hold, drawdowns, the window: {chart}")
     print(f"\nLifecycle done in {time.monotonic() - began:.1f} s; files under {root}")
     print(f"  registry: {store.registry_log}")
     for record in store.registry_records():
