@@ -10,6 +10,7 @@ import pytest
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import load_config
+from krakenops.core.promotion import PromotionService
 from krakenops.operator.constants import Metric
 from krakenops.operator.settings import OperatorSettings
 from tests.conftest import PAPER_CONFIG
@@ -292,3 +293,33 @@ async def test_rollback_without_a_previous_model_is_rejected(
         status = await settled(apiserver, "rollback", "Rejected")
     assert status["refusals"] == ["NoPreviousModel"]
     assert store.read_pointer() is None
+
+
+async def test_a_promotion_that_errors_says_so_in_its_status_and_is_tried_again(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    made = candidate(store, MODEL)
+    store.write_validation(report(MODEL, made.sha256))
+
+    def disk_full(*_: Any, **__: Any) -> None:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(PromotionService, "execute", disk_full)
+    async with operator_running(apiserver, settings, window_clock) as running:
+        apiserver.create(manifest(PAPER_CONFIG))
+        apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
+        status = await eventually(lambda: promotion_status(apiserver, "promote-abc"))
+        errors = running.runtime.metrics.value(Metric.RECONCILE_ERRORS, kind="ModelPromotion")
+    conditions = {c["type"]: c for c in status["conditions"]}
+    assert status["phase"] == "Pending", "an error is not an outcome: the promotion is retried"
+    assert status["observedGeneration"] == 1
+    assert conditions["Stalled"]["status"] == "True"
+    assert conditions["Stalled"]["reason"] == "ReconcileFailed"
+    assert "No space left on device" in conditions["Stalled"]["message"]
+    assert conditions["Ready"]["status"] == "False"
+    assert store.read_pointer() is None
+    assert errors >= 1

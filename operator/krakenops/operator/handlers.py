@@ -28,6 +28,7 @@ from krakenops.operator.metrics import OperatorMetrics, environment_label
 from krakenops.operator.promotions import PromotionReport, StillValidating, advance_promotion
 from krakenops.operator.runtime import ENVIRONMENTS, Runtime, plain
 from krakenops.operator.settings import OperatorSettings
+from krakenops.operator.specs import PromotionPhase
 
 __all__ = [
     "cleanup",
@@ -172,8 +173,10 @@ async def _promote(
         await advance_promotion(runtime, snapshot, report, find)
     except StillValidating as waiting:
         raise kopf.TemporaryError(str(waiting), delay=runtime.settings.job_poll_seconds) from None
-    except Exception:
+    except Exception as error:
         runtime.metrics.reconcile_errors.labels(kind="ModelPromotion").inc()
+        previous = (snapshot.get("status") or {}).get("phase")
+        report.fail(error, PromotionPhase(previous) if previous else None)
         raise
     finally:
         _post(body, report.notices)

@@ -66,6 +66,18 @@ class PromotionReport:
             Condition(ConditionType.STALLED, stalled, reason, message),
         ]
 
+    def fail(self, error: BaseException, previous: PromotionPhase | None) -> None:
+        """An error is no outcome: the phase stays where it was, Stalled says why, Kopf retries."""
+        message = f"{type(error).__name__}: {error}"
+        self.phase = self.phase or previous or PromotionPhase.PENDING
+        self.outcome = None
+        reason = Reason.RECONCILE_FAILED
+        self.conditions = [
+            Condition(ConditionType.READY, False, reason, message),
+            Condition(ConditionType.RECONCILING, False, reason, message),
+            Condition(ConditionType.STALLED, True, reason, message),
+        ]
+
 
 def request_id(body: Mapping[str, Any]) -> str:
     """The pointer and the audit log name the exact object; a retry of it is recognised by this."""
