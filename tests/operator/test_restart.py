@@ -14,7 +14,7 @@ from krakenops.core.clock import ManualClock
 from krakenops.core.config import GateThresholds, load_config
 from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action
-from krakenops.operator.promotions import request_id
+from krakenops.operator.promotion_plan import request_id
 from krakenops.operator.settings import OperatorSettings
 from tests.conftest import PAPER_CONFIG
 from tests.factories import candidate, report

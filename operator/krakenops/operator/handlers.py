@@ -10,7 +10,6 @@ import kopf
 from prometheus_client import start_http_server
 
 from krakenops.core.clock import SystemClock
-from krakenops.operator.conditions import merge_conditions, timestamp
 from krakenops.operator.constants import (
     GROUP,
     HANDLER_ENVIRONMENT,
@@ -21,11 +20,12 @@ from krakenops.operator.constants import (
     VERSION,
     Reason,
 )
-from krakenops.operator.environment import Notice
-from krakenops.operator.environments import EnvironmentReport, reconcile_environment
+from krakenops.operator.environment_apply import EnvironmentReport, reconcile_environment
+from krakenops.operator.environment_plan import Notice
 from krakenops.operator.kube import Kube, connection_info, new_api_client
 from krakenops.operator.metrics import OperatorMetrics, environment_label
-from krakenops.operator.promotions import PromotionReport, StillValidating, advance_promotion
+from krakenops.operator.promotion_apply import advance_promotion
+from krakenops.operator.promotion_plan import PromotionReport, StillValidating
 from krakenops.operator.runtime import ENVIRONMENTS, Runtime, plain
 from krakenops.operator.settings import OperatorSettings
 from krakenops.operator.specs import PromotionPhase
@@ -154,7 +154,7 @@ async def _reconcile(runtime: Runtime, body: kopf.Body, logger: kopf.Logger) -> 
                 ENVIRONMENTS,
                 metadata["namespace"],
                 metadata["name"],
-                {"status": status},
+                {"status": status.render()},
                 subresource="status",
             )
 
@@ -190,17 +190,8 @@ def _write_promotion_status(
     runtime: Runtime, body: Mapping[str, Any], report: PromotionReport, patch: kopf.Patch
 ) -> None:
     previous = body.get("status") or {}
-    generation = body["metadata"].get("generation")
-    now = runtime.clock.now()
     assert report.phase is not None
-    patch.status["phase"] = report.phase.value
-    patch.status["observedGeneration"] = generation
-    patch.status.setdefault("startedAt", previous.get("startedAt") or timestamp(now))
-    for key, value in report.fields.items():
-        patch.status[key] = value
-    patch.status["conditions"] = merge_conditions(
-        report.conditions, previous.get("conditions"), generation, now
-    )
+    patch.status.update(report.render(body, runtime.clock.now()).render())
     if report.outcome is not None and previous.get("phase") != report.phase.value:
         spec = body.get("spec") or {}
         runtime.metrics.promotions.labels(

@@ -1,4 +1,4 @@
-"""Reconcile one TradingEnvironment: observe its objects, plan, apply the plan, report status."""
+"""Apply the window plan of a TradingEnvironment: observe its objects, plan, act, report status."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from krakenops.operator.constants import (
     EventReason,
     Reason,
 )
-from krakenops.operator.environment import EnvironmentPhase, Notice, Observed, plan_environment
+from krakenops.operator.environment_plan import EnvironmentPhase, Notice, Observed, plan_environment
 from krakenops.operator.metrics import job_seconds
 from krakenops.operator.objects import (
     TEMPLATE_HASH_ANNOTATION,
@@ -32,6 +32,7 @@ from krakenops.operator.objects import (
     trainer_job,
 )
 from krakenops.operator.runtime import CONFIG_MAPS, DEPLOYMENTS, JOBS, Runtime, owner_of
+from krakenops.operator.status import TradingEnvironmentStatus
 from krakenops.operator.workloads import observe_job, ready_replicas
 
 __all__ = ["EnvironmentReport", "reconcile_environment"]
@@ -41,7 +42,7 @@ __all__ = ["EnvironmentReport", "reconcile_environment"]
 class EnvironmentReport:
     """What one reconcile ends with, errors included: the status to write and Events to post."""
 
-    status: dict[str, Any] = field(default_factory=dict)
+    status: TradingEnvironmentStatus = field(default_factory=TradingEnvironmentStatus)
     conditions: list[Condition] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
 
@@ -53,12 +54,13 @@ class EnvironmentReport:
             Condition(ConditionType.STALLED, True, reason, message),
         ]
 
-    def render(self, body: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    def render(self, body: Mapping[str, Any], now: datetime) -> TradingEnvironmentStatus:
         previous = body.get("status") or {}
         generation = (body.get("metadata") or {}).get("generation")
-        status = dict(self.status)
-        status.setdefault("observedGeneration", generation)
-        status["conditions"] = merge_conditions(
+        status = self.status.model_copy()
+        if "observed_generation" not in status.model_fields_set:
+            status.observed_generation = generation
+        status.conditions = merge_conditions(
             self.conditions, previous.get("conditions"), generation, now
         )
         return status
@@ -73,7 +75,7 @@ async def reconcile_environment(
     try:
         config = runtime.environment(body)
     except ConfigError as error:
-        report.status = {"phase": EnvironmentPhase.ERROR}
+        report.status = TradingEnvironmentStatus(phase=EnvironmentPhase.ERROR)
         report.notices.append(Notice(EventReason.INVALID_SPEC, str(error), warning=True))
         report.fail(Reason.INVALID_SPEC, error)
         return
@@ -139,7 +141,7 @@ async def reconcile_environment(
         runtime.metrics.jobs_finished.labels(
             environment=name, component="trainer", result=finished
         ).inc()
-        finished_job = (plan.status.get("lastTraining") or {}).get("job")
+        finished_job = (plan.status.last_training or {}).get("job")
         seconds = next(
             (job_seconds(j) for j in job_bodies if j["metadata"]["name"] == finished_job), None
         )
@@ -148,7 +150,7 @@ async def reconcile_environment(
                 seconds
             )
     if plan.transition:
-        runtime.metrics.transitions.labels(environment=name, phase=plan.status["phase"]).inc()
+        runtime.metrics.transitions.labels(environment=name, phase=str(plan.status.phase)).inc()
     runtime.metrics.observe_environment(name, plan.status)
 
 
@@ -203,9 +205,9 @@ def _newest_candidate(store: ArtifactStore, since: datetime) -> str | None:
     return newest[1] if newest else None
 
 
-def _newly_finished(seen: Observed, status: Mapping[str, Any]) -> list[str]:
+def _newly_finished(seen: Observed, status: TradingEnvironmentStatus) -> list[str]:
     before = seen.previous_status.get("lastTraining") or {}
-    after = status.get("lastTraining") or {}
+    after = status.last_training or {}
     result = after.get("result")
     changed = before.get("job") != after.get("job") or before.get("result") != result
     return [str(result)] if changed and result in ("Succeeded", "Failed") else []

@@ -1,4 +1,4 @@
-"""The window reconcile of a TradingEnvironment as a plain function: what is observed -> what to do."""
+"""The window plan of a TradingEnvironment, a plain function: what is observed -> what to do."""
 
 from __future__ import annotations
 
@@ -14,6 +14,12 @@ from krakenops.core.window import WindowPhase
 from krakenops.operator.conditions import Condition, timestamp
 from krakenops.operator.constants import ConditionType, EventReason, Reason
 from krakenops.operator.objects import trainer_job_name
+from krakenops.operator.status import (
+    ApprovedModelStatus,
+    TraderStatus,
+    TradingEnvironmentStatus,
+    WindowStatus,
+)
 from krakenops.operator.workloads import JobState, ObservedJob
 
 __all__ = [
@@ -78,19 +84,19 @@ class Plan:
     notices: list[Notice] = field(default_factory=list)
     overruns: int = 0
     transition: bool = False
-    status: dict[str, Any] = field(default_factory=dict)
+    status: TradingEnvironmentStatus = field(default_factory=TradingEnvironmentStatus)
     conditions: list[Condition] = field(default_factory=list)
 
 
-def approved_status(pointer: ApprovedPointer | None) -> dict[str, Any] | None:
+def approved_status(pointer: ApprovedPointer | None) -> ApprovedModelStatus | None:
     if pointer is None:
         return None
-    return {
-        "modelId": pointer.model_id,
-        "sha256": pointer.sha256,
-        "promotedAt": timestamp(pointer.promoted_at),
-        "promotion": pointer.promotion,
-    }
+    return ApprovedModelStatus(
+        model_id=pointer.model_id,
+        sha256=pointer.sha256,
+        promoted_at=timestamp(pointer.promoted_at),
+        promotion=pointer.promotion,
+    )
 
 
 def plan_environment(seen: Observed) -> Plan:
@@ -115,20 +121,20 @@ def plan_environment(seen: Observed) -> Plan:
     previous_phase = seen.previous_status.get("phase")
     plan.transition = previous_phase is not None and previous_phase != phase
     desired = plan.replicas if plan.replicas is not None else seen.trader_replicas
-    plan.status = {
-        "phase": phase,
-        "window": {
-            "state": state.phase.value,
-            "current": window_id,
-            "start": timestamp(state.window_start),
-            "end": timestamp(state.window_end),
-            "nextTransition": timestamp(state.next_transition),
-        },
-        "trader": {"desiredReplicas": desired or 0, "readyReplicas": seen.trader_ready},
-        "lastTraining": last_training,
-        "approvedModel": approved_status(seen.pointer),
-        "observedGeneration": seen.generation,
-    }
+    plan.status = TradingEnvironmentStatus(
+        phase=phase,
+        window=WindowStatus(
+            state=state.phase.value,
+            current=window_id,
+            start=timestamp(state.window_start),
+            end=timestamp(state.window_end),
+            next_transition=timestamp(state.next_transition),
+        ),
+        trader=TraderStatus(desired_replicas=desired or 0, ready_replicas=seen.trader_ready),
+        last_training=last_training,
+        approved_model=approved_status(seen.pointer),
+        observed_generation=seen.generation,
+    )
     return plan
 
 
