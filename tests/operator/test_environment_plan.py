@@ -52,7 +52,8 @@ def test_an_existing_job_is_never_created_again():
     running = ObservedJob(JOB, "20260205-0300", JobState.RUNNING)
     decided = plan(at(4, 0), replicas=0, jobs=(running,))
     assert decided.create_job is None
-    assert (decided.status.last_training or {})["result"] == "Running"
+    training = decided.status.last_training
+    assert training is not None and training.result == "Running"
 
 
 def test_a_job_still_running_after_the_window_is_stopped_before_the_trader_returns():
@@ -60,7 +61,8 @@ def test_a_job_still_running_after_the_window_is_stopped_before_the_trader_retur
     decided = plan(at(5, 0), replicas=0, jobs=(running,))
     assert decided.stop_jobs == [JOB] and decided.overruns == 1
     assert decided.replicas == 0
-    assert (decided.status.last_training or {})["result"] == "Overrun"
+    training = decided.status.last_training
+    assert training is not None and training.result == "Overrun"
 
 
 def test_a_window_across_midnight_is_downtime_on_both_sides():

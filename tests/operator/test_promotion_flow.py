@@ -46,6 +46,13 @@ def phase_of(server: ApiServer, name: str) -> str | None:
     return promotion_status(server, name).get("phase")
 
 
+def stalled_conditions(server: ApiServer, name: str) -> dict[str, dict[str, Any]] | None:
+    """The conditions by type once Stalled is True, else None."""
+    conditions = {c["type"]: c for c in promotion_status(server, name).get("conditions", [])}
+    stalled = conditions.get("Stalled", {}).get("status") == "True"
+    return conditions if stalled else None
+
+
 async def settled(server: ApiServer, name: str, phase: str) -> dict[str, Any]:
     await eventually(lambda: phase_of(server, name) == phase)
     return promotion_status(server, name)
@@ -312,12 +319,12 @@ async def test_a_promotion_that_errors_says_so_in_its_status_and_is_tried_again(
     async with operator_running(apiserver, settings, window_clock) as running:
         apiserver.create(manifest(PAPER_CONFIG))
         apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
-        status = await eventually(lambda: promotion_status(apiserver, "promote-abc"))
+        # Until the environment is indexed the promotion may wait as Pending, not stalled.
+        conditions = await eventually(lambda: stalled_conditions(apiserver, "promote-abc"))
+        status = promotion_status(apiserver, "promote-abc")
         errors = running.runtime.metrics.value(Metric.RECONCILE_ERRORS, kind="ModelPromotion")
-    conditions = {c["type"]: c for c in status["conditions"]}
     assert status["phase"] == "Pending", "an error is not an outcome: the promotion is retried"
     assert status["observedGeneration"] == 1
-    assert conditions["Stalled"]["status"] == "True"
     assert conditions["Stalled"]["reason"] == "ReconcileFailed"
     assert "No space left on device" in conditions["Stalled"]["message"]
     assert conditions["Ready"]["status"] == "False"

@@ -141,7 +141,7 @@ async def reconcile_environment(
         runtime.metrics.jobs_finished.labels(
             environment=name, component="trainer", result=finished
         ).inc()
-        finished_job = (plan.status.last_training or {}).get("job")
+        finished_job = plan.status.last_training.job if plan.status.last_training else None
         seconds = next(
             (job_seconds(j) for j in job_bodies if j["metadata"]["name"] == finished_job), None
         )
@@ -207,7 +207,7 @@ def _newest_candidate(store: ArtifactStore, since: datetime) -> str | None:
 
 def _newly_finished(seen: Observed, status: TradingEnvironmentStatus) -> list[str]:
     before = seen.previous_status.get("lastTraining") or {}
-    after = status.last_training or {}
-    result = after.get("result")
-    changed = before.get("job") != after.get("job") or before.get("result") != result
+    after = status.last_training
+    job, result = (after.job, after.result) if after else (None, None)
+    changed = before.get("job") != job or before.get("result") != result
     return [str(result)] if changed and result in ("Succeeded", "Failed") else []

@@ -18,6 +18,7 @@ from krakenops.operator.status import (
     ApprovedModelStatus,
     TraderStatus,
     TradingEnvironmentStatus,
+    TrainingStatus,
     WindowStatus,
 )
 from krakenops.operator.workloads import JobState, ObservedJob
@@ -131,7 +132,7 @@ def plan_environment(seen: Observed) -> Plan:
             next_transition=timestamp(state.next_transition),
         ),
         trader=TraderStatus(desired_replicas=desired or 0, ready_replicas=seen.trader_ready),
-        last_training=last_training,
+        last_training=TrainingStatus.model_validate(last_training) if last_training else None,
         approved_model=approved_status(seen.pointer),
         observed_generation=seen.generation,
     )

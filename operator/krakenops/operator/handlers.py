@@ -25,7 +25,7 @@ from krakenops.operator.environment_plan import Notice
 from krakenops.operator.kube import Kube, connection_info, new_api_client
 from krakenops.operator.metrics import OperatorMetrics, environment_label
 from krakenops.operator.promotion_apply import advance_promotion
-from krakenops.operator.promotion_plan import PromotionReport, StillValidating
+from krakenops.operator.promotion_plan import PromotionReport, StillValidating, parse_promotion
 from krakenops.operator.runtime import ENVIRONMENTS, Runtime, plain
 from krakenops.operator.settings import OperatorSettings
 from krakenops.operator.specs import PromotionPhase
@@ -170,7 +170,9 @@ async def _promote(
     report = PromotionReport()
     runtime.metrics.reconciles.labels(kind="ModelPromotion").inc()
     try:
-        await advance_promotion(runtime, snapshot, report, find)
+        promotion = parse_promotion(snapshot, report)
+        if promotion is not None:
+            await advance_promotion(runtime, promotion, report, find)
     except StillValidating as waiting:
         raise kopf.TemporaryError(str(waiting), delay=runtime.settings.job_poll_seconds) from None
     except Exception as error:

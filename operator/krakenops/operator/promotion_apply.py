@@ -6,8 +6,6 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
 from krakenops.core.artifacts import ArtifactError, ArtifactStore
 from krakenops.core.config import ConfigError, EnvironmentConfig
 from krakenops.core.promotion import PromotionRequest, PromotionService
@@ -21,11 +19,11 @@ from krakenops.operator.promotion_plan import (
     StillValidating,
     passing_for,
     report_outcome,
-    request_id,
     validation_status,
 )
-from krakenops.operator.runtime import ENVIRONMENTS, JOBS, Runtime, owner_of
-from krakenops.operator.specs import TERMINAL_PHASES, ModelPromotionSpec, PromotionPhase
+from krakenops.operator.resources import ModelPromotion
+from krakenops.operator.runtime import ENVIRONMENTS, JOBS, Runtime
+from krakenops.operator.specs import ModelPromotionSpec, PromotionPhase
 from krakenops.operator.workloads import JobState, observe_job
 
 __all__ = ["VALIDATION_DEADLINE_SECONDS", "advance_promotion"]
@@ -36,7 +34,7 @@ VALIDATION_DEADLINE_SECONDS = 3600
 
 async def advance_promotion(
     runtime: Runtime,
-    body: Mapping[str, Any],
+    promotion: ModelPromotion,
     report: PromotionReport,
     find_environment: Callable[[str, str], Mapping[str, Any] | None],
 ) -> None:
@@ -44,16 +42,8 @@ async def advance_promotion(
 
     `find_environment(namespace, name)` returns the TradingEnvironment's body, or None.
     """
-    status = body.get("status") or {}
-    if status.get("phase") in TERMINAL_PHASES:
-        return
-    try:
-        spec = ModelPromotionSpec.model_validate(body.get("spec") or {})
-    except ValidationError as error:
-        report.set(PromotionPhase.FAILED, Reason.REJECTED, f"invalid spec: {error}")
-        report.outcome = PromotionPhase.FAILED.value
-        return
-    namespace = body["metadata"]["namespace"]
+    spec = promotion.spec
+    namespace = promotion.metadata.namespace
     environment = find_environment(namespace, spec.environment)
     if environment is None:
         report.set(
@@ -77,15 +67,13 @@ async def advance_promotion(
         if _candidate_sha256(store, spec) is None:
             could_apply = False
         else:
-            passed = await _validated(
-                runtime, body, spec, store=store, config=config, report=report
-            )
+            passed = await _validated(runtime, promotion, store=store, config=config, report=report)
             if passed is None:
                 return
             could_apply = passed
     if spec.confirm is None and could_apply:
         message = f"confirm with {spec.action.confirmation!r} in a new ModelPromotion to {spec.action.value}"
-        if status.get("phase") != PromotionPhase.AWAITING_CONFIRMATION:
+        if promotion.phase is not PromotionPhase.AWAITING_CONFIRMATION:
             report.notices.append(Notice(EventReason.AWAITING_CONFIRMATION, message))
         report.set(PromotionPhase.AWAITING_CONFIRMATION, Reason.AWAITING_CONFIRMATION, message)
         report.outcome = PromotionPhase.AWAITING_CONFIRMATION.value
@@ -93,7 +81,7 @@ async def advance_promotion(
     request = PromotionRequest(
         action=spec.action,
         confirm=spec.confirm,
-        request_id=request_id(body),
+        request_id=promotion.metadata.request_id,
         model_id=spec.model_id,
         reason=spec.reason,
     )
@@ -123,8 +111,7 @@ def _candidate_sha256(store: ArtifactStore, spec: ModelPromotionSpec) -> str | N
 
 async def _validated(
     runtime: Runtime,
-    body: Mapping[str, Any],
-    spec: ModelPromotionSpec,
+    promotion: ModelPromotion,
     *,
     store: ArtifactStore,
     config: EnvironmentConfig,
@@ -132,18 +119,19 @@ async def _validated(
 ) -> bool | None:
     """Whether this exact candidate passed, once its report is in status.validation; None when
     the validation Job ended without a report (the promotion has failed)."""
+    spec = promotion.spec
     assert spec.model_id is not None
     sha = store.candidate_sha256(spec.model_id)
-    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+    namespace, name = promotion.metadata.namespace, promotion.metadata.name
     job_name = validation_job_name(name)
     # Once this promotion has started a Job, the Job decides: a report written meanwhile is its own.
-    validating = (body.get("status") or {}).get("phase") == PromotionPhase.VALIDATING
+    validating = promotion.phase is PromotionPhase.VALIDATING
     job = await runtime.kube.get(JOBS, namespace, job_name) if validating else None
     if job is None:
         existing, _ = _read_report(store, spec.model_id)
         if passing_for(existing, sha, config.spec.trainer.gates):
             assert existing is not None
-            if (body.get("status") or {}).get("validation") is None:
+            if promotion.status.validation is None:
                 reused = f"passing report for sha256 {sha[:12]} reused"
                 report.notices.append(Notice(EventReason.VALIDATION_REUSED, reused))
             report.found.validation = validation_status(store, existing, reused=True)
@@ -151,7 +139,7 @@ async def _validated(
         manifest = validation_job(
             config,
             namespace,
-            owner_of(body),
+            promotion.owner(),
             model_id=spec.model_id,
             deadline_seconds=VALIDATION_DEADLINE_SECONDS,
             service_account=runtime.settings.service_account,

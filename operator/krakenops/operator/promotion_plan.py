@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.config import GateThresholds
 from krakenops.core.gates import unmet_gates
@@ -15,12 +17,14 @@ from krakenops.core.records import Action, ValidationReport
 from krakenops.operator.conditions import Condition, merge_conditions, timestamp
 from krakenops.operator.constants import ConditionType, EventReason, Reason
 from krakenops.operator.environment_plan import Notice
+from krakenops.operator.resources import ModelPromotion, ObjectMeta
 from krakenops.operator.specs import TERMINAL_PHASES, ModelPromotionSpec, PromotionPhase
 from krakenops.operator.status import PromotionStatus
 
 __all__ = [
     "PromotionReport",
     "StillValidating",
+    "parse_promotion",
     "passing_for",
     "report_outcome",
     "request_id",
@@ -89,8 +93,21 @@ class PromotionReport:
 
 def request_id(body: Mapping[str, Any]) -> str:
     """The pointer and the audit log name the exact object; a retry of it is recognised by this."""
-    metadata = body["metadata"]
-    return f"{metadata['namespace']}/{metadata['name']}/{metadata['uid']}"
+    return ObjectMeta.model_validate(body["metadata"]).request_id
+
+
+def parse_promotion(body: Mapping[str, Any], report: PromotionReport) -> ModelPromotion | None:
+    """The typed resource, or None: a finished one is left alone, one that does not parse fails
+    (the API server's schema refuses such a spec, so this is a last line)."""
+    if (body.get("status") or {}).get("phase") in TERMINAL_PHASES:
+        return None
+    try:
+        promotion = ModelPromotion.model_validate(body)
+    except ValidationError as error:
+        report.set(PromotionPhase.FAILED, Reason.REJECTED, f"invalid spec: {error}")
+        report.outcome = PromotionPhase.FAILED.value
+        return None
+    return promotion
 
 
 def passing_for(report: ValidationReport | None, sha: str, gates: GateThresholds) -> bool:

@@ -13,6 +13,7 @@ __all__ = [
     "PromotionStatus",
     "TraderStatus",
     "TradingEnvironmentStatus",
+    "TrainingStatus",
     "WindowStatus",
 ]
 
@@ -55,6 +56,15 @@ class TraderStatus(_Status):
     ready_replicas: int
 
 
+class TrainingStatus(_Status):
+    """The newest trainer Job: its window, its result, and the candidate it wrote (paper)."""
+
+    job: str
+    window: str
+    result: str
+    candidate: str | None = None
+
+
 class ApprovedModelStatus(_Status):
     """The approved pointer as the environment reports it."""
 
@@ -70,8 +80,7 @@ class TradingEnvironmentStatus(_Status):
     phase: str | None = None
     window: WindowStatus | None = None
     trader: TraderStatus | None = None
-    # The newest trainer Job: job, window, result, and the candidate it wrote (paper).
-    last_training: dict[str, Any] | None = None
+    last_training: TrainingStatus | None = None
     approved_model: ApprovedModelStatus | None = None
     observed_generation: int | None = None
     conditions: list[ConditionStatus] = Field(default_factory=list)
