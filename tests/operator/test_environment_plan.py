@@ -7,6 +7,7 @@ from typing import Any
 
 from krakenops.core.config import EnvironmentConfig, load_config
 from krakenops.operator.environment_plan import Observed, Plan, plan_environment
+from krakenops.operator.status import TradingEnvironmentStatus
 from krakenops.operator.workloads import JobState, ObservedJob, observe_job
 from tests.conftest import LIVE_CONFIG, PAPER_CONFIG
 
@@ -27,7 +28,8 @@ def plan(
     jobs: tuple[ObservedJob, ...] = (),
     previous: dict[str, Any] | None = None,
 ) -> Plan:
-    seen = Observed(config, now, 1, replicas, ready, jobs, None, previous or {})
+    status = TradingEnvironmentStatus.model_validate(previous or {})
+    seen = Observed(config, now, 1, replicas, ready, jobs, None, status)
     return plan_environment(seen)
 
 

@@ -31,7 +31,8 @@ from krakenops.operator.objects import (
     trader_name,
     trainer_job,
 )
-from krakenops.operator.runtime import CONFIG_MAPS, DEPLOYMENTS, JOBS, Runtime, owner_of
+from krakenops.operator.resources import TradingEnvironment
+from krakenops.operator.runtime import CONFIG_MAPS, DEPLOYMENTS, JOBS, Runtime
 from krakenops.operator.status import TradingEnvironmentStatus
 from krakenops.operator.workloads import observe_job, ready_replicas
 
@@ -67,19 +68,22 @@ class EnvironmentReport:
 
 
 async def reconcile_environment(
-    runtime: Runtime, body: Mapping[str, Any], report: EnvironmentReport, logger: kopf.Logger
+    runtime: Runtime,
+    environment: TradingEnvironment,
+    report: EnvironmentReport,
+    logger: kopf.Logger,
 ) -> None:
     """Bring the trader and the trainer Job in line with the window; fill `report` as it goes."""
-    metadata = body["metadata"]
-    namespace, name = metadata["namespace"], metadata["name"]
+    metadata = environment.metadata
+    namespace, name = metadata.namespace, metadata.name
     try:
-        config = runtime.environment(body)
+        config = runtime.environment(environment.manifest)
     except ConfigError as error:
         report.status = TradingEnvironmentStatus(phase=EnvironmentPhase.ERROR)
         report.notices.append(Notice(EventReason.INVALID_SPEC, str(error), warning=True))
         report.fail(Reason.INVALID_SPEC, error)
         return
-    kube, owner, settings = runtime.kube, owner_of(body), runtime.settings
+    kube, owner, settings = runtime.kube, environment.owner(), runtime.settings
     store = runtime.store(config)
     now = runtime.clock.now()
 
@@ -101,12 +105,12 @@ async def reconcile_environment(
     seen = Observed(
         config=config,
         now=now,
-        generation=metadata.get("generation"),
+        generation=metadata.generation,
         trader_replicas=(deployment or {}).get("spec", {}).get("replicas") if deployment else None,
         trader_ready=ready_replicas(deployment),
         jobs=jobs,
         pointer=_read_pointer(store, logger),
-        previous_status=body.get("status") or {},
+        previous_status=environment.status,
         new_candidate=_newest_candidate(store, since=opened)
         if config.spec.mode is Mode.PAPER
         else None,
@@ -206,8 +210,8 @@ def _newest_candidate(store: ArtifactStore, since: datetime) -> str | None:
 
 
 def _newly_finished(seen: Observed, status: TradingEnvironmentStatus) -> list[str]:
-    before = seen.previous_status.get("lastTraining") or {}
-    after = status.last_training
-    job, result = (after.job, after.result) if after else (None, None)
-    changed = before.get("job") != job or before.get("result") != result
-    return [str(result)] if changed and result in ("Succeeded", "Failed") else []
+    before, after = seen.previous_status.last_training, status.last_training
+    if after is None:
+        return []
+    changed = before is None or (before.job, before.result) != (after.job, after.result)
+    return [after.result] if changed and after.result in ("Succeeded", "Failed") else []

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.records import ApprovedPointer
@@ -68,7 +66,7 @@ class Observed:
     trader_ready: int
     jobs: tuple[ObservedJob, ...]
     pointer: ApprovedPointer | None
-    previous_status: Mapping[str, Any]
+    previous_status: TradingEnvironmentStatus
     # The newest candidate written since the current window opened (paper environments).
     new_candidate: str | None = None
 
@@ -119,7 +117,7 @@ def plan_environment(seen: Observed) -> Plan:
         phase = EnvironmentPhase.DRAINING if draining else EnvironmentPhase.TRADING
         last_training = _trading(seen, plan, last_training, draining)
     plan.prune_jobs = _prunable(seen.jobs, keep=plan.stop_jobs)
-    previous_phase = seen.previous_status.get("phase")
+    previous_phase = seen.previous_status.phase
     plan.transition = previous_phase is not None and previous_phase != phase
     desired = plan.replicas if plan.replicas is not None else seen.trader_replicas
     plan.status = TradingEnvironmentStatus(
@@ -132,7 +130,7 @@ def plan_environment(seen: Observed) -> Plan:
             next_transition=timestamp(state.next_transition),
         ),
         trader=TraderStatus(desired_replicas=desired or 0, ready_replicas=seen.trader_ready),
-        last_training=TrainingStatus.model_validate(last_training) if last_training else None,
+        last_training=last_training,
         approved_model=approved_status(seen.pointer),
         observed_generation=seen.generation,
     )
@@ -144,8 +142,8 @@ def _downtime(
     plan: Plan,
     window_id: str,
     window_end: datetime,
-    last_training: dict[str, Any] | None,
-) -> dict[str, Any] | None:
+    last_training: TrainingStatus | None,
+) -> TrainingStatus | None:
     spec = seen.config.spec
     plan.replicas = 0
     if seen.trader_replicas != 0:
@@ -154,10 +152,10 @@ def _downtime(
     job = next((j for j in seen.jobs if j.name == name), None)
     if job is not None:
         return _report_job(seen, plan, job)
-    if last_training is not None and last_training.get("job") == name:
+    if last_training is not None and last_training.job == name:
         # Recorded but gone: skipped, or stopped and deleted; never start a second one.
         plan.conditions = _conditions(
-            True, Reason.TRAINER_FINISHED, f"{name}: {last_training.get('result')}"
+            True, Reason.TRAINER_FINISHED, f"{name}: {last_training.result}"
         )
         return last_training
     if seen.trader_ready > 0:
@@ -178,7 +176,7 @@ def _downtime(
         plan.conditions = _conditions(
             True, Reason.TRAINER_SKIPPED, f"{name} skipped: too late in the window"
         )
-        return {"job": name, "window": window_id, "result": "Skipped"}
+        return TrainingStatus(job=name, window=window_id, result="Skipped")
     plan.create_job = name
     plan.job_deadline_seconds = deadline
     what = "training a candidate" if spec.mode.value == "paper" else "validating the approved model"
@@ -186,17 +184,17 @@ def _downtime(
         Notice(EventReason.TRAINING_STARTED, f"{name} started ({what}), deadline {deadline}s")
     )
     plan.conditions = _conditions(False, Reason.TRAINER_RUNNING, f"{name} started")
-    return {"job": name, "window": window_id, "result": JobState.RUNNING.value}
+    return TrainingStatus(job=name, window=window_id, result=JobState.RUNNING.value)
 
 
-def _report_job(seen: Observed, plan: Plan, job: ObservedJob) -> dict[str, Any]:
+def _report_job(seen: Observed, plan: Plan, job: ObservedJob) -> TrainingStatus:
     result = job.state.value
-    record: dict[str, Any] = {"job": job.name, "window": job.window, "result": result}
+    record = TrainingStatus(job=job.name, window=job.window, result=result)
     if job.state is JobState.SUCCEEDED and seen.new_candidate:
-        record["candidate"] = seen.new_candidate
+        record.candidate = seen.new_candidate
     if job.state.finished:
-        recorded = seen.previous_status.get("lastTraining") or {}
-        before = recorded.get("result") if recorded.get("job") == job.name else None
+        recorded = seen.previous_status.last_training
+        before = recorded.result if recorded and recorded.job == job.name else None
         if before != result:
             plan.notices.append(
                 Notice(
@@ -212,8 +210,8 @@ def _report_job(seen: Observed, plan: Plan, job: ObservedJob) -> dict[str, Any]:
 
 
 def _trading(
-    seen: Observed, plan: Plan, last_training: dict[str, Any] | None, draining: bool
-) -> dict[str, Any] | None:
+    seen: Observed, plan: Plan, last_training: TrainingStatus | None, draining: bool
+) -> TrainingStatus | None:
     running = [j for j in seen.jobs if j.state is JobState.RUNNING and not j.deleting]
     for job in running:
         # The window closed with the Job still running: stop it, keep the approved model.
@@ -226,8 +224,8 @@ def _trading(
                 warning=True,
             )
         )
-        if last_training is None or job.window >= str(last_training.get("window", "")):
-            last_training = {"job": job.name, "window": job.window, "result": "Overrun"}
+        if last_training is None or job.window >= last_training.window:
+            last_training = TrainingStatus(job=job.name, window=job.window, result="Overrun")
     if running or any(j.deleting for j in seen.jobs if j.state is JobState.RUNNING):
         plan.replicas = 0
         plan.conditions = _conditions(False, Reason.STOPPING_OVERRUN, "stopping an overrunning Job")
@@ -246,18 +244,17 @@ def _trading(
     return last_training
 
 
-def _last_training(seen: Observed) -> dict[str, Any] | None:
+def _last_training(seen: Observed) -> TrainingStatus | None:
     """The newest of the recorded training and the trainer Jobs still present."""
-    recorded = seen.previous_status.get("lastTraining")
-    last = dict(recorded) if isinstance(recorded, Mapping) else None
+    last = seen.previous_status.last_training
     newest = max(seen.jobs, key=lambda j: j.window, default=None)
     if newest is None:
         return last
-    if last is None or newest.window > str(last.get("window", "")):
-        return {"job": newest.name, "window": newest.window, "result": newest.state.value}
-    if newest.name == last.get("job") and last.get("result") not in ("Overrun", "Skipped"):
+    if last is None or newest.window > last.window:
+        return TrainingStatus(job=newest.name, window=newest.window, result=newest.state.value)
+    if newest.name == last.job and last.result not in ("Overrun", "Skipped"):
         # The same Job, looked at again: its state may have moved on (a restart missed it).
-        return {**last, "result": newest.state.value}
+        return last.model_copy(update={"result": newest.state.value})
     return last
 
 

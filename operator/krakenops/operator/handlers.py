@@ -26,6 +26,7 @@ from krakenops.operator.kube import Kube, connection_info, new_api_client
 from krakenops.operator.metrics import OperatorMetrics, environment_label
 from krakenops.operator.promotion_apply import advance_promotion
 from krakenops.operator.promotion_plan import PromotionReport, StillValidating, parse_promotion
+from krakenops.operator.resources import TradingEnvironment
 from krakenops.operator.runtime import ENVIRONMENTS, Runtime, plain
 from krakenops.operator.settings import OperatorSettings
 from krakenops.operator.specs import PromotionPhase
@@ -142,7 +143,7 @@ async def _reconcile(runtime: Runtime, body: kopf.Body, logger: kopf.Logger) -> 
         report = EnvironmentReport()
         runtime.metrics.reconciles.labels(kind="TradingEnvironment").inc()
         try:
-            await reconcile_environment(runtime, snapshot, report, logger)
+            await reconcile_environment(runtime, TradingEnvironment.parse(snapshot), report, logger)
         except Exception as error:
             runtime.metrics.reconcile_errors.labels(kind="TradingEnvironment").inc()
             report.fail(Reason.RECONCILE_FAILED, error)

@@ -1,16 +1,19 @@
-"""A ModelPromotion as its handler parses it: who it is, what it asks, what it said last."""
+"""The custom resources as their handlers parse them: who each is, what it asks, what it said last."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from krakenops.operator.constants import API_VERSION, PROMOTION_KIND
+from krakenops.operator.constants import API_VERSION, PROMOTION_KIND, TRADING_ENVIRONMENT_KIND
 from krakenops.operator.objects import Owner
 from krakenops.operator.specs import ModelPromotionSpec, PromotionPhase
-from krakenops.operator.status import PromotionStatus
+from krakenops.operator.status import PromotionStatus, TradingEnvironmentStatus
 
-__all__ = ["ModelPromotion", "ObjectMeta"]
+__all__ = ["ModelPromotion", "ObjectMeta", "TradingEnvironment"]
 
 
 class ObjectMeta(BaseModel):
@@ -31,16 +34,26 @@ class ObjectMeta(BaseModel):
         return f"{self.namespace}/{self.name}/{self.uid}"
 
 
-class ModelPromotion(BaseModel):
-    """The custom resource, typed as its CRD declares it."""
+class _Resource(BaseModel):
+    """What every custom resource of ours has; it owns the objects made for it."""
 
     model_config = ConfigDict(
         extra="ignore", frozen=True, alias_generator=to_camel, populate_by_name=True
     )
 
     api_version: str = API_VERSION
-    kind: str = PROMOTION_KIND
+    kind: str
     metadata: ObjectMeta
+
+    def owner(self) -> Owner:
+        """Kubernetes deletes what this object owns with it."""
+        return Owner(self.api_version, self.kind, self.metadata.name, self.metadata.uid)
+
+
+class ModelPromotion(_Resource):
+    """The custom resource, typed as its CRD declares it; it owns its validation Job."""
+
+    kind: str = PROMOTION_KIND
     spec: ModelPromotionSpec
     status: PromotionStatus = Field(default_factory=PromotionStatus)
 
@@ -49,6 +62,16 @@ class ModelPromotion(BaseModel):
         """The phase the last step wrote; None before the first."""
         return PromotionPhase(self.status.phase) if self.status.phase else None
 
-    def owner(self) -> Owner:
-        """The promotion owns its validation Job: deleting it deletes the Job."""
-        return Owner(self.api_version, self.kind, self.metadata.name, self.metadata.uid)
+
+class TradingEnvironment(_Resource):
+    """The custom resource, typed as its CRD declares it; its spec is core's EnvironmentConfig,
+    parsed from `manifest` by the reconcile so that an invalid one is reported, not raised."""
+
+    kind: str = TRADING_ENVIRONMENT_KIND
+    status: TradingEnvironmentStatus = Field(default_factory=TradingEnvironmentStatus)
+    # The body as declared: what the pods get as their configuration.
+    manifest: dict[str, Any] = Field(default_factory=dict, exclude=True, repr=False)
+
+    @classmethod
+    def parse(cls, body: Mapping[str, Any]) -> TradingEnvironment:
+        return cls.model_validate({**body, "manifest": dict(body)})
