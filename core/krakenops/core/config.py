@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from krakenops.core.api import TRADING_ENVIRONMENT_KIND
 from krakenops.core.window import DowntimeWindow, parse_hhmm
 
 __all__ = [
@@ -327,8 +328,8 @@ def parse_manifest(document: Any, source: str) -> EnvironmentConfig:
     if not isinstance(document, dict):
         raise ConfigError(f"{source}: expected a TradingEnvironment manifest (a mapping)")
     kind = document.get("kind")
-    if kind != "TradingEnvironment":
-        raise ConfigError(f"{source}: kind is {kind!r}, expected 'TradingEnvironment'")
+    if kind != TRADING_ENVIRONMENT_KIND:
+        raise ConfigError(f"{source}: kind is {kind!r}, expected {TRADING_ENVIRONMENT_KIND!r}")
     name = (document.get("metadata") or {}).get("name")
     try:
         return EnvironmentConfig.model_validate(

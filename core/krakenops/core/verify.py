@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from enum import StrEnum
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from krakenops.core.api import credentials_dir
 from krakenops.core.artifacts import ArtifactError, ArtifactStore, Candidate, IsolationError
 from krakenops.core.clock import Clock
 from krakenops.core.config import EnvironmentConfig, Mode
@@ -214,8 +214,3 @@ def render(result: Verification) -> str:
 
 def _non_empty(path: Path) -> bool:
     return path.is_file() and path.stat().st_size > 0
-
-
-def credentials_dir() -> Path:
-    """Where the live credentials Secret is mounted as files."""
-    return Path(os.environ.get("KRAKENOPS_CREDENTIALS_DIR", "/var/run/secrets/krakenops/kraken"))
