@@ -1,4 +1,4 @@
-"""Start-up verification: the seed's banner, with a failing check stopping start-up."""
+"""Start-up verification: the banner, with a failing check stopping start-up."""
 
 from __future__ import annotations
 

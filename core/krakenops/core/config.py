@@ -103,7 +103,7 @@ class DowntimeSettings(Spec):
 
 
 class RiskLimits(Spec):
-    """The seed's risk table; every number is a fraction of equity unless named otherwise."""
+    """The risk limits; every number is a fraction of equity unless named otherwise."""
 
     max_consecutive_losses: int = Field(
         3, ge=1, description="Losing trades in a row that trip the kill switch."
@@ -188,7 +188,7 @@ class TraderSettings(Spec):
 
 
 class GateThresholds(Spec):
-    """Validation gates of the seed; a candidate fails if any is unmet."""
+    """Validation gates; a candidate fails if any is unmet."""
 
     min_oos_sharpe: float = Field(
         0.5, description="Lowest acceptable out-of-sample annualised Sharpe."
@@ -313,7 +313,7 @@ class EnvironmentConfig(BaseModel):
 
     @property
     def env_id(self) -> str:
-        """The seed's underscore name, e.g. `live_kraken_crypto_global`."""
+        """The underscore name the artifact store and the logs use, e.g. `live_kraken_crypto_global`."""
         return self.name.replace("-", "_")
 
     def with_root(self, root: Path) -> EnvironmentConfig:

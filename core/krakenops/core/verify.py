@@ -1,4 +1,4 @@
-"""Start-up verification: the seed's banner, every line the result of a real check."""
+"""Start-up verification: the banner a component prints before it starts, every line the result of a real check."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def verify_startup(
     probe: ConnectivityProbe | None = None,
     model_check: ModelCheck | None = None,
 ) -> Verification:
-    """Run every start-up check in the seed's order; later checks run even after a failure.
+    """Run every start-up check in the banner's order; later checks run even after a failure.
 
     `model_check` stands in for the installed trader's model loader (see MODEL_CHECK_GROUP).
     """
