@@ -106,7 +106,8 @@ async def test_promotion_runs_a_validation_job_and_copies_its_report(
         assert command[-2:] == ["--model-id", MODEL]
         assert store.read_pointer() is None
 
-        store.write_validation(report(MODEL, made.sha256))
+        written = report(MODEL, made.sha256)
+        store.write_validation(written)
         finish_job(apiserver, "promote-abc-validate")
         status = await settled(apiserver, "promote-abc", "Promoted")
     assert status["validation"]["reused"] is False
@@ -117,6 +118,11 @@ async def test_promotion_runs_a_validation_job_and_copies_its_report(
         "tail_loss",
         "annual_turnover",
     }
+    copied = {c["name"]: c["value"] for c in status["validation"]["checks"]}
+    assert copied == {name: float(value) for name, value in written.checks.items()}
+    assert status["validation"]["passed"] is True and status["validation"]["failures"] == []
+    assert status["validation"]["sha256"] == made.sha256
+    assert status["validation"]["report"] == str(store.validation_path(MODEL))
     pointer = store.read_pointer()
     assert pointer is not None and pointer.model_id == MODEL
     assert event_reasons(apiserver, "promote-abc")[:1] == ["ValidationStarted"]

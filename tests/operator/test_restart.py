@@ -128,6 +128,7 @@ async def test_promotion_converges_across_a_restart_at_every_step(
     await eventually(lambda: promotion_status(apiserver, "promote-abc").get("phase") == "Promoted")
     await running.stop()
     pointer = store.read_pointer()
+    assert pointer is not None and pointer.model_id == MODEL and pointer.sha256 == made.sha256
 
     window_clock.advance(datetime(2026, 2, 6, tzinfo=UTC) - window_clock.now())
     running = await start_operator(apiserver, settings, window_clock)
