@@ -12,6 +12,8 @@ from krakenops.core.clock import ManualClock
 from krakenops.core.config import load_config
 from krakenops.core.promotion import PromotionService
 from krakenops.operator.constants import Metric
+from krakenops.operator.kube import Kube, KubeError
+from krakenops.operator.metrics import OperatorMetrics
 from krakenops.operator.settings import OperatorSettings
 from tests.conftest import PAPER_CONFIG
 from tests.factories import candidate, report
@@ -51,6 +53,20 @@ def stalled_conditions(server: ApiServer, name: str) -> dict[str, dict[str, Any]
     conditions = {c["type"]: c for c in promotion_status(server, name).get("conditions", [])}
     stalled = conditions.get("Stalled", {}).get("status") == "True"
     return conditions if stalled else None
+
+
+async def promoted_until_stalled(
+    server: ApiServer, settings: OperatorSettings, clock: ManualClock, store: ArtifactStore
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any], OperatorMetrics]:
+    """Promote a validated candidate until its status says Stalled: its conditions, status and
+    the operator's metrics then."""
+    store.write_validation(report(MODEL, candidate(store, MODEL).sha256))
+    async with operator_running(server, settings, clock) as running:
+        server.create(manifest(PAPER_CONFIG))
+        server.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
+        # Until the environment is indexed the promotion may wait as Pending, not stalled.
+        conditions = await eventually(lambda: stalled_conditions(server, "promote-abc"))
+    return conditions, promotion_status(server, "promote-abc"), running.runtime.metrics
 
 
 async def settled(server: ApiServer, name: str, phase: str) -> dict[str, Any]:
@@ -315,24 +331,44 @@ async def test_a_promotion_that_errors_says_so_in_its_status_and_is_tried_again(
     store: ArtifactStore,
     monkeypatch: pytest.MonkeyPatch,
 ):
-    made = candidate(store, MODEL)
-    store.write_validation(report(MODEL, made.sha256))
-
     def disk_full(*_: Any, **__: Any) -> None:
         raise OSError("No space left on device")
 
     monkeypatch.setattr(PromotionService, "execute", disk_full)
-    async with operator_running(apiserver, settings, window_clock) as running:
-        apiserver.create(manifest(PAPER_CONFIG))
-        apiserver.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
-        # Until the environment is indexed the promotion may wait as Pending, not stalled.
-        conditions = await eventually(lambda: stalled_conditions(apiserver, "promote-abc"))
-        status = promotion_status(apiserver, "promote-abc")
-        errors = running.runtime.metrics.value(Metric.RECONCILE_ERRORS, kind="ModelPromotion")
+    conditions, status, metrics = await promoted_until_stalled(
+        apiserver, settings, window_clock, store
+    )
     assert status["phase"] == "Pending", "an error is not an outcome: the promotion is retried"
     assert status["observedGeneration"] == 1
     assert conditions["Stalled"]["reason"] == "ReconcileFailed"
     assert "No space left on device" in conditions["Stalled"]["message"]
     assert conditions["Ready"]["status"] == "False"
     assert store.read_pointer() is None
-    assert errors >= 1
+    assert metrics.value(Metric.RECONCILE_ERRORS, kind="ModelPromotion") >= 1
+
+
+async def test_a_promotion_whose_environment_status_write_fails_stays_promoted_and_counted(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    merge_patch = Kube.merge_patch
+
+    async def refuse_the_approved_model(self: Kube, *args: Any, **kwargs: Any) -> Any:
+        body = args[3]
+        if set(body.get("status") or {}) == {"approvedModel"}:
+            raise KubeError(503, "the API server is busy")
+        return await merge_patch(self, *args, **kwargs)
+
+    monkeypatch.setattr(Kube, "merge_patch", refuse_the_approved_model)
+    conditions, status, metrics = await promoted_until_stalled(
+        apiserver, settings, window_clock, store
+    )
+    pointer = store.read_pointer()
+    assert pointer is not None and pointer.model_id == MODEL, "the pointer was written"
+    assert status["phase"] == "Promoted" and status["model"] == MODEL
+    assert "the API server is busy" in conditions["Stalled"]["message"]
+    promoted = {"environment": PAPER, "action": "promote", "outcome": "Promoted"}
+    assert metrics.value(Metric.PROMOTIONS, **promoted) == 1

@@ -55,7 +55,7 @@ class EnvironmentReport:
             Condition(ConditionType.STALLED, True, reason, message),
         ]
 
-    def render(self, body: Mapping[str, Any], now: datetime) -> TradingEnvironmentStatus:
+    def final_status(self, body: Mapping[str, Any], now: datetime) -> TradingEnvironmentStatus:
         previous = body.get("status") or {}
         generation = (body.get("metadata") or {}).get("generation")
         status = self.status.model_copy()

@@ -150,7 +150,7 @@ async def _reconcile(runtime: Runtime, body: kopf.Body, logger: kopf.Logger) -> 
             logger.exception("reconcile failed")
         finally:
             _post(body, report.notices)
-            status = report.render(snapshot, runtime.clock.now())
+            status = report.final_status(snapshot, runtime.clock.now())
             await runtime.kube.merge_patch(
                 ENVIRONMENTS,
                 metadata["namespace"],
@@ -194,7 +194,7 @@ def _write_promotion_status(
 ) -> None:
     previous = body.get("status") or {}
     assert report.phase is not None
-    patch.status.update(report.render(body, runtime.clock.now()).render())
+    patch.status.update(report.final_status(body, runtime.clock.now()).render())
     if report.outcome is not None and previous.get("phase") != report.phase.value:
         spec = body.get("spec") or {}
         runtime.metrics.promotions.labels(

@@ -65,10 +65,10 @@ class PromotionReport:
         ]
 
     def fail(self, error: BaseException, previous: PromotionPhase | None) -> None:
-        """An error is no outcome: the phase stays where it was, Stalled says why, Kopf retries."""
+        """The phase stays where the step got to, Stalled says why, and Kopf retries; an outcome
+        reached before the error (the pointer written) stands, and is counted once."""
         message = f"{type(error).__name__}: {error}"
         self.phase = self.phase or previous or PromotionPhase.PENDING
-        self.outcome = None
         reason = Reason.RECONCILE_FAILED
         self.conditions = [
             Condition(ConditionType.READY, False, reason, message),
@@ -76,7 +76,7 @@ class PromotionReport:
             Condition(ConditionType.STALLED, True, reason, message),
         ]
 
-    def render(self, body: Mapping[str, Any], now: datetime) -> PromotionStatus:
+    def final_status(self, body: Mapping[str, Any], now: datetime) -> PromotionStatus:
         """The status to write: what this step found, over the phase and conditions it ends in."""
         assert self.phase is not None
         previous = body.get("status") or {}
