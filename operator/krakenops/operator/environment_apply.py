@@ -20,7 +20,8 @@ from krakenops.operator.constants import (
     EventReason,
     Reason,
 )
-from krakenops.operator.environment_plan import EnvironmentPhase, Notice, Observed, plan_environment
+from krakenops.operator.environment_plan import EnvironmentPhase, Observed, plan_environment
+from krakenops.operator.events import Notice
 from krakenops.operator.metrics import job_seconds
 from krakenops.operator.objects import (
     TEMPLATE_HASH_ANNOTATION,

@@ -11,6 +11,7 @@ from krakenops.core.records import ApprovedPointer
 from krakenops.core.window import WindowPhase
 from krakenops.operator.conditions import Condition, timestamp
 from krakenops.operator.constants import ConditionType, EventReason, Reason
+from krakenops.operator.events import Notice
 from krakenops.operator.objects import trainer_job_name
 from krakenops.operator.status import (
     ApprovedModelStatus,
@@ -25,7 +26,6 @@ __all__ = [
     "FINISHED_JOBS_KEPT",
     "MIN_TRAINING_SECONDS",
     "EnvironmentPhase",
-    "Notice",
     "Observed",
     "Plan",
     "approved_status",
@@ -44,15 +44,6 @@ class EnvironmentPhase:
     DOWNTIME = "Downtime"
     SUSPENDED = "Suspended"
     ERROR = "Error"
-
-
-@dataclass(frozen=True)
-class Notice:
-    """An Event to post: `warning` for what needs a human's attention."""
-
-    reason: EventReason
-    message: str
-    warning: bool = False
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from krakenops.operator.constants import (
     Reason,
 )
 from krakenops.operator.environment_apply import EnvironmentReport, reconcile_environment
-from krakenops.operator.environment_plan import Notice
+from krakenops.operator.events import Notice
 from krakenops.operator.kube import Kube, connection_info, new_api_client
 from krakenops.operator.metrics import OperatorMetrics, environment_label
 from krakenops.operator.promotion_apply import advance_promotion

@@ -11,7 +11,8 @@ from krakenops.core.config import ConfigError, EnvironmentConfig
 from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action, ValidationReport
 from krakenops.operator.constants import EventReason, Reason
-from krakenops.operator.environment_plan import Notice, approved_status
+from krakenops.operator.environment_plan import approved_status
+from krakenops.operator.events import Notice
 from krakenops.operator.metrics import environment_label, job_seconds
 from krakenops.operator.objects import validation_job, validation_job_name
 from krakenops.operator.promotion_plan import (

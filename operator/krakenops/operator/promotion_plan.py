@@ -16,7 +16,7 @@ from krakenops.core.promotion import PromotionOutcome
 from krakenops.core.records import Action, ValidationReport
 from krakenops.operator.conditions import Condition, merge_conditions, timestamp
 from krakenops.operator.constants import ConditionType, EventReason, Reason
-from krakenops.operator.environment_plan import Notice
+from krakenops.operator.events import Notice
 from krakenops.operator.resources import ModelPromotion, ObjectMeta
 from krakenops.operator.specs import TERMINAL_PHASES, ModelPromotionSpec, PromotionPhase
 from krakenops.operator.status import PromotionStatus
