@@ -20,7 +20,7 @@ from krakenops.operator.constants import (
     EventReason,
     Reason,
 )
-from krakenops.operator.environment_plan import EnvironmentPhase, Observed, plan_environment
+from krakenops.operator.environment_plan import Observed, plan_environment
 from krakenops.operator.events import Notice
 from krakenops.operator.metrics import job_seconds
 from krakenops.operator.objects import (
@@ -34,7 +34,7 @@ from krakenops.operator.objects import (
 )
 from krakenops.operator.resources import TradingEnvironment
 from krakenops.operator.runtime import CONFIG_MAPS, DEPLOYMENTS, JOBS, Runtime
-from krakenops.operator.status import TradingEnvironmentStatus
+from krakenops.operator.status import EnvironmentPhase, TradingEnvironmentStatus
 from krakenops.operator.workloads import observe_job, ready_replicas
 
 __all__ = ["EnvironmentReport", "reconcile_environment"]

@@ -15,6 +15,7 @@ from krakenops.operator.events import Notice
 from krakenops.operator.objects import trainer_job_name
 from krakenops.operator.status import (
     ApprovedModelStatus,
+    EnvironmentPhase,
     TraderStatus,
     TradingEnvironmentStatus,
     TrainingStatus,
@@ -25,7 +26,6 @@ from krakenops.operator.workloads import JobState, ObservedJob
 __all__ = [
     "FINISHED_JOBS_KEPT",
     "MIN_TRAINING_SECONDS",
-    "EnvironmentPhase",
     "Observed",
     "Plan",
     "approved_status",
@@ -36,14 +36,6 @@ __all__ = [
 MIN_TRAINING_SECONDS = 60
 # Finished trainer Jobs kept per environment for `kubectl logs`; older ones are deleted.
 FINISHED_JOBS_KEPT = 3
-
-
-class EnvironmentPhase:
-    TRADING = "Trading"
-    DRAINING = "Draining"
-    DOWNTIME = "Downtime"
-    SUSPENDED = "Suspended"
-    ERROR = "Error"
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ class PromotionReport:
         previous = body.get("status") or {}
         generation = (body.get("metadata") or {}).get("generation")
         status = self.found.model_copy()
-        status.phase = self.phase.value
+        status.phase = self.phase
         status.observed_generation = generation
         status.started_at = previous.get("startedAt") or timestamp(now)
         status.conditions = merge_conditions(

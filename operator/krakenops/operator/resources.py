@@ -60,7 +60,7 @@ class ModelPromotion(_Resource):
     @property
     def phase(self) -> PromotionPhase | None:
         """The phase the last step wrote; None before the first."""
-        return PromotionPhase(self.status.phase) if self.status.phase else None
+        return self.status.phase
 
 
 class TradingEnvironment(_Resource):

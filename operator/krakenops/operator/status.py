@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from krakenops.operator.specs import PromotionPhase
+
 __all__ = [
     "ApprovedModelStatus",
     "ConditionStatus",
+    "EnvironmentPhase",
     "PromotionStatus",
     "TraderStatus",
     "TradingEnvironmentStatus",
     "TrainingStatus",
     "WindowStatus",
 ]
+
+
+class EnvironmentPhase(StrEnum):
+    TRADING = "Trading"
+    DRAINING = "Draining"
+    DOWNTIME = "Downtime"
+    SUSPENDED = "Suspended"
+    ERROR = "Error"
 
 
 class _Status(BaseModel):
@@ -77,7 +89,7 @@ class ApprovedModelStatus(_Status):
 class TradingEnvironmentStatus(_Status):
     """What a TradingEnvironment's reconcile ends with, errors included."""
 
-    phase: str | None = None
+    phase: EnvironmentPhase | None = None
     window: WindowStatus | None = None
     trader: TraderStatus | None = None
     last_training: TrainingStatus | None = None
@@ -89,7 +101,7 @@ class TradingEnvironmentStatus(_Status):
 class PromotionStatus(_Status):
     """What a ModelPromotion step ends with, errors included."""
 
-    phase: str | None = None
+    phase: PromotionPhase | None = None
     observed_generation: int | None = None
     started_at: str | None = None
     # The validation report as copied from the artifact store: each check, failures, location.
