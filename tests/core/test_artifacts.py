@@ -1,4 +1,4 @@
-"""The artifact store: the seed's layout, whole candidates, sha256 integrity, the isolation guard."""
+"""The artifact store: the layout, whole candidates, sha256 integrity, the isolation guard."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Start-up verification: the seed's banner, with a failing check stopping start-up."""
+"""Start-up verification: the banner, with a failing check stopping start-up."""
 
 from __future__ import annotations
 
@@ -8,12 +8,20 @@ from pathlib import Path
 
 import pytest
 
+from krakenops.core.api import CREDENTIALS_DIR
 from krakenops.core.artifacts import ArtifactStore, Candidate
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import EnvironmentConfig, GateThresholds
 from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action
-from krakenops.core.verify import Check, Outcome, Verification, render, verify_startup
+from krakenops.core.verify import (
+    Check,
+    Outcome,
+    Verification,
+    credentials_probe,
+    render,
+    verify_startup,
+)
 from tests import factories
 from tests.conftest import LIVE_CONFIG, PAPER_CONFIG
 
@@ -108,6 +116,14 @@ def test_live_without_mounted_credentials_fails(
     assert not result.passed
     assert "credentials missing" in render(result)
     assert "ML mode: INFERENCE_ONLY (live)" in render(result)
+
+
+def test_an_empty_credentials_variable_means_the_secrets_mount(
+    live_config: EnvironmentConfig, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("KRAKENOPS_CREDENTIALS_DIR", "")
+    probed = credentials_probe(live_config)
+    assert f"missing in {CREDENTIALS_DIR}:" in probed.text
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

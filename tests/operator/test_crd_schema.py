@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from krakenops.core.config import TradingEnvironmentSpec
 from krakenops.operator.specs import ModelPromotionSpec
+from krakenops.operator.status import PromotionStatus, TradingEnvironmentStatus
 from tests.operator.harness import CRDS
 
 
@@ -27,6 +28,18 @@ def schema_fields(schema: dict[str, Any], prefix: str = "") -> set[str]:
         fields.add(path)
         if sub.get("type") == "object" and sub.get("properties"):
             fields |= schema_fields(sub, path)
+    return fields
+
+
+def status_fields(schema: dict[str, Any], prefix: str = "") -> set[str]:
+    """Like `schema_fields`, and into the items of arrays too: conditions are typed entries."""
+    fields = set()
+    for key, sub in (schema.get("properties") or {}).items():
+        path = f"{prefix}.{key}" if prefix else key
+        fields.add(path)
+        nested = sub.get("items") or {} if sub.get("type") == "array" else sub
+        if nested.get("properties"):
+            fields |= status_fields(nested, path)
     return fields
 
 
@@ -49,6 +62,16 @@ def model_fields(model: type[BaseModel], prefix: str = "") -> set[str]:
 def test_crd_spec_and_typed_model_name_the_same_fields(crd: str, model: type[BaseModel]):
     spec = crd_schema(crd)["properties"]["spec"]
     assert schema_fields(spec) == model_fields(model)
+
+
+@pytest.mark.parametrize(
+    ("crd", "model"),
+    [("tradingenvironments", TradingEnvironmentStatus), ("modelpromotions", PromotionStatus)],
+)
+def test_crd_status_and_typed_status_name_the_same_fields(crd: str, model: type[BaseModel]):
+    declared = status_fields(crd_schema(crd)["properties"]["status"])
+    # status.validation is the validation report copied whole; the report's model types it.
+    assert {f for f in declared if not f.startswith("validation.")} == model_fields(model)
 
 
 def test_crds_declare_short_names_category_status_and_printer_columns():

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from krakenops.core.config import EnvironmentConfig, load_config
-from krakenops.operator.environment import Observed, Plan, plan_environment
+from krakenops.operator.environment_plan import Observed, Plan, plan_environment
+from krakenops.operator.status import TradingEnvironmentStatus
 from krakenops.operator.workloads import JobState, ObservedJob, observe_job
 from tests.conftest import LIVE_CONFIG, PAPER_CONFIG
 
@@ -27,14 +28,15 @@ def plan(
     jobs: tuple[ObservedJob, ...] = (),
     previous: dict[str, Any] | None = None,
 ) -> Plan:
-    seen = Observed(config, now, 1, replicas, ready, jobs, None, previous or {})
+    status = TradingEnvironmentStatus.model_validate(previous or {})
+    seen = Observed(config, now, 1, replicas, ready, jobs, None, status)
     return plan_environment(seen)
 
 
 def test_trading_hours_want_one_trader_and_no_job():
     decided = plan(at(12, 0), replicas=0)
     assert decided.replicas == 1 and decided.create_job is None
-    assert decided.status["phase"] == "Trading"
+    assert decided.status.phase == "Trading"
 
 
 def test_downtime_waits_for_the_trader_to_stop_before_the_job():
@@ -52,7 +54,8 @@ def test_an_existing_job_is_never_created_again():
     running = ObservedJob(JOB, "20260205-0300", JobState.RUNNING)
     decided = plan(at(4, 0), replicas=0, jobs=(running,))
     assert decided.create_job is None
-    assert decided.status["lastTraining"]["result"] == "Running"
+    training = decided.status.last_training
+    assert training is not None and training.result == "Running"
 
 
 def test_a_job_still_running_after_the_window_is_stopped_before_the_trader_returns():
@@ -60,7 +63,8 @@ def test_a_job_still_running_after_the_window_is_stopped_before_the_trader_retur
     decided = plan(at(5, 0), replicas=0, jobs=(running,))
     assert decided.stop_jobs == [JOB] and decided.overruns == 1
     assert decided.replicas == 0
-    assert decided.status["lastTraining"]["result"] == "Overrun"
+    training = decided.status.last_training
+    assert training is not None and training.result == "Overrun"
 
 
 def test_a_window_across_midnight_is_downtime_on_both_sides():

@@ -10,7 +10,10 @@ import pytest
 from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import load_config
+from krakenops.core.promotion import PromotionService
 from krakenops.operator.constants import Metric
+from krakenops.operator.kube import Kube, KubeError
+from krakenops.operator.metrics import OperatorMetrics
 from krakenops.operator.settings import OperatorSettings
 from tests.conftest import PAPER_CONFIG
 from tests.factories import candidate, report, shadow_report
@@ -43,6 +46,27 @@ def store(artifact_root: Path) -> ArtifactStore:
 
 def phase_of(server: ApiServer, name: str) -> str | None:
     return promotion_status(server, name).get("phase")
+
+
+def stalled_conditions(server: ApiServer, name: str) -> dict[str, dict[str, Any]] | None:
+    """The conditions by type once Stalled is True, else None."""
+    conditions = {c["type"]: c for c in promotion_status(server, name).get("conditions", [])}
+    stalled = conditions.get("Stalled", {}).get("status") == "True"
+    return conditions if stalled else None
+
+
+async def promoted_until_stalled(
+    server: ApiServer, settings: OperatorSettings, clock: ManualClock, store: ArtifactStore
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any], OperatorMetrics]:
+    """Promote a validated candidate until its status says Stalled: its conditions, status and
+    the operator's metrics then."""
+    store.write_validation(report(MODEL, candidate(store, MODEL).sha256))
+    async with operator_running(server, settings, clock) as running:
+        server.create(manifest(PAPER_CONFIG))
+        server.create(promotion_manifest("promote-abc", PAPER, "promote", MODEL, "yes-promote"))
+        # Until the environment is indexed the promotion may wait as Pending, not stalled.
+        conditions = await eventually(lambda: stalled_conditions(server, "promote-abc"))
+    return conditions, promotion_status(server, "promote-abc"), running.runtime.metrics
 
 
 async def settled(server: ApiServer, name: str, phase: str) -> dict[str, Any]:
@@ -98,7 +122,8 @@ async def test_promotion_runs_a_validation_job_and_copies_its_report(
         assert command[-2:] == ["--model-id", MODEL]
         assert store.read_pointer() is None
 
-        store.write_validation(report(MODEL, made.sha256))
+        written = report(MODEL, made.sha256)
+        store.write_validation(written)
         finish_job(apiserver, "promote-abc-validate")
         status = await settled(apiserver, "promote-abc", "Promoted")
     assert status["validation"]["reused"] is False
@@ -109,6 +134,11 @@ async def test_promotion_runs_a_validation_job_and_copies_its_report(
         "tail_loss",
         "annual_turnover",
     }
+    copied = {c["name"]: c["value"] for c in status["validation"]["checks"]}
+    assert copied == {name: float(value) for name, value in written.checks.items()}
+    assert status["validation"]["passed"] is True and status["validation"]["failures"] == []
+    assert status["validation"]["sha256"] == made.sha256
+    assert status["validation"]["report"] == str(store.validation_path(MODEL))
     pointer = store.read_pointer()
     assert pointer is not None and pointer.model_id == MODEL
     assert event_reasons(apiserver, "promote-abc")[:1] == ["ValidationStarted"]
@@ -331,3 +361,53 @@ async def test_rollback_without_a_previous_model_is_rejected(
         status = await settled(apiserver, "rollback", "Rejected")
     assert status["refusals"] == ["NoPreviousModel"]
     assert store.read_pointer() is None
+
+
+async def test_a_promotion_that_errors_says_so_in_its_status_and_is_tried_again(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    def disk_full(*_: Any, **__: Any) -> None:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(PromotionService, "execute", disk_full)
+    conditions, status, metrics = await promoted_until_stalled(
+        apiserver, settings, window_clock, store
+    )
+    assert status["phase"] == "Pending", "an error is not an outcome: the promotion is retried"
+    assert status["observedGeneration"] == 1
+    assert conditions["Stalled"]["reason"] == "ReconcileFailed"
+    assert "No space left on device" in conditions["Stalled"]["message"]
+    assert conditions["Ready"]["status"] == "False"
+    assert store.read_pointer() is None
+    assert metrics.value(Metric.RECONCILE_ERRORS, kind="ModelPromotion") >= 1
+
+
+async def test_a_promotion_whose_environment_status_write_fails_stays_promoted_and_counted(
+    apiserver: ApiServer,
+    settings: OperatorSettings,
+    window_clock: ManualClock,
+    store: ArtifactStore,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    merge_patch = Kube.merge_patch
+
+    async def refuse_the_approved_model(self: Kube, *args: Any, **kwargs: Any) -> Any:
+        body = args[3]
+        if set(body.get("status") or {}) == {"approvedModel"}:
+            raise KubeError(503, "the API server is busy")
+        return await merge_patch(self, *args, **kwargs)
+
+    monkeypatch.setattr(Kube, "merge_patch", refuse_the_approved_model)
+    conditions, status, metrics = await promoted_until_stalled(
+        apiserver, settings, window_clock, store
+    )
+    pointer = store.read_pointer()
+    assert pointer is not None and pointer.model_id == MODEL, "the pointer was written"
+    assert status["phase"] == "Promoted" and status["model"] == MODEL
+    assert "the API server is busy" in conditions["Stalled"]["message"]
+    promoted = {"environment": PAPER, "action": "promote", "outcome": "Promoted"}
+    assert metrics.value(Metric.PROMOTIONS, **promoted) == 1

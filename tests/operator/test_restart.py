@@ -14,7 +14,7 @@ from krakenops.core.clock import ManualClock
 from krakenops.core.config import GateThresholds, load_config
 from krakenops.core.promotion import PromotionRequest, PromotionService
 from krakenops.core.records import Action
-from krakenops.operator.promotions import request_id
+from krakenops.operator.promotion_plan import request_id
 from krakenops.operator.settings import OperatorSettings
 from tests.conftest import PAPER_CONFIG
 from tests.factories import candidate, report
@@ -128,6 +128,7 @@ async def test_promotion_converges_across_a_restart_at_every_step(
     await eventually(lambda: promotion_status(apiserver, "promote-abc").get("phase") == "Promoted")
     await running.stop()
     pointer = store.read_pointer()
+    assert pointer is not None and pointer.model_id == MODEL and pointer.sha256 == made.sha256
 
     window_clock.advance(datetime(2026, 2, 6, tzinfo=UTC) - window_clock.now())
     running = await start_operator(apiserver, settings, window_clock)

@@ -1,4 +1,4 @@
-"""The artifact store: the seed's directory layout on a filesystem root, with integrity and isolation."""
+"""The artifact store: candidates, validations and the approved pointer under one root, with integrity and isolation."""
 
 from __future__ import annotations
 
@@ -80,7 +80,8 @@ class IsolationError(ArtifactError):
 
 
 def check_isolation(paths: Mapping[str, Path], forbidden: tuple[str, ...]) -> None:
-    """Refuse to start when any path contains a forbidden marker (the seed's isolation guard)."""
+    """Refuse to start when any path contains a forbidden marker: this system never reads or
+    writes another system's artifacts."""
     for label, path in paths.items():
         named = path.absolute()
         try:
@@ -116,7 +117,7 @@ class Candidate:
 
 
 class ArtifactStore:
-    """Every file the system keeps, laid out as the seed describes under one root."""
+    """Every file the system keeps, laid out under one root as the README's Artifacts section shows."""
 
     def __init__(self, settings: ArtifactSettings, env_id: str) -> None:
         self.settings = settings

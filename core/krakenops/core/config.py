@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from krakenops.core.api import TRADING_ENVIRONMENT_KIND
 from krakenops.core.window import DowntimeWindow, parse_hhmm
 
 __all__ = [
@@ -103,7 +104,7 @@ class DowntimeSettings(Spec):
 
 
 class RiskLimits(Spec):
-    """The seed's risk table; every number is a fraction of equity unless named otherwise."""
+    """The risk limits; every number is a fraction of equity unless named otherwise."""
 
     max_consecutive_losses: int = Field(
         3, ge=1, description="Losing trades in a row that trip the kill switch."
@@ -193,7 +194,7 @@ class TraderSettings(Spec):
 
 
 class GateThresholds(Spec):
-    """Validation gates of the seed; a candidate fails if any is unmet."""
+    """Validation gates; a candidate fails if any is unmet."""
 
     min_oos_sharpe: float = Field(
         0.5, description="Lowest acceptable out-of-sample annualised Sharpe."
@@ -344,7 +345,7 @@ class EnvironmentConfig(BaseModel):
 
     @property
     def env_id(self) -> str:
-        """The seed's underscore name, e.g. `live_kraken_crypto_global`."""
+        """The underscore name the artifact store and the logs use, e.g. `live_kraken_crypto_global`."""
         return self.name.replace("-", "_")
 
     def with_seed(self, seed: int) -> EnvironmentConfig:
@@ -364,8 +365,8 @@ def parse_manifest(document: Any, source: str) -> EnvironmentConfig:
     if not isinstance(document, dict):
         raise ConfigError(f"{source}: expected a TradingEnvironment manifest (a mapping)")
     kind = document.get("kind")
-    if kind != "TradingEnvironment":
-        raise ConfigError(f"{source}: kind is {kind!r}, expected 'TradingEnvironment'")
+    if kind != TRADING_ENVIRONMENT_KIND:
+        raise ConfigError(f"{source}: kind is {kind!r}, expected {TRADING_ENVIRONMENT_KIND!r}")
     name = (document.get("metadata") or {}).get("name")
     try:
         return EnvironmentConfig.model_validate(

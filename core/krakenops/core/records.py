@@ -156,7 +156,7 @@ class PolicyFigures(Record):
 
 
 class ValidationReport(Record):
-    """The seed's validation file, with the sha256 it was computed for and each check's threshold.
+    """A candidate's validation file, with the sha256 it was computed for and each check's threshold.
 
     A promotion reads the measured values (`gates`, else `checks`) against the gates of the
     environment whose pointer moves; the thresholds recorded here only say what the report was

@@ -1,8 +1,7 @@
-"""Start-up verification: the seed's banner, every line the result of a real check."""
+"""Start-up verification: the banner a component prints before it starts, every line the result of a real check."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from enum import StrEnum
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from krakenops.core.api import credentials_dir
 from krakenops.core.artifacts import ArtifactError, ArtifactStore, Candidate, IsolationError
 from krakenops.core.clock import Clock
 from krakenops.core.config import EnvironmentConfig, Mode
@@ -100,7 +100,7 @@ def verify_startup(
     probe: ConnectivityProbe | None = None,
     model_check: ModelCheck | None = None,
 ) -> Verification:
-    """Run every start-up check in the seed's order; later checks run even after a failure.
+    """Run every start-up check in the banner's order; later checks run even after a failure.
 
     `model_check` stands in for the installed trader's model loader (see MODEL_CHECK_GROUP).
     """
@@ -214,8 +214,3 @@ def render(result: Verification) -> str:
 
 def _non_empty(path: Path) -> bool:
     return path.is_file() and path.stat().st_size > 0
-
-
-def credentials_dir() -> Path:
-    """Where the live credentials Secret is mounted as files."""
-    return Path(os.environ.get("KRAKENOPS_CREDENTIALS_DIR", "/var/run/secrets/krakenops/kraken"))

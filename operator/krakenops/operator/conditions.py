@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from krakenops.operator.constants import ConditionType, Reason
+from krakenops.operator.status import ConditionStatus
 
 __all__ = ["Condition", "merge_conditions", "timestamp"]
 
@@ -19,6 +20,8 @@ def timestamp(instant: datetime) -> str:
 
 @dataclass(frozen=True)
 class Condition:
+    """A condition the reconcile wants; `merge_conditions` dates it."""
+
     type: ConditionType
     status: bool
     reason: Reason
@@ -30,23 +33,23 @@ def merge_conditions(
     previous: Iterable[Mapping[str, Any]] | None,
     generation: int | None,
     now: datetime,
-) -> list[dict[str, Any]]:
+) -> list[ConditionStatus]:
     """Render `wanted`, keeping a condition's lastTransitionTime while its status is unchanged."""
     before = {item.get("type"): item for item in previous or ()}
     rendered = []
     for condition in wanted:
-        status = "True" if condition.status else "False"
+        status: Literal["True", "False"] = "True" if condition.status else "False"
         old = before.get(condition.type.value)
         unchanged = old is not None and old.get("status") == status
         transition = old.get("lastTransitionTime") if unchanged and old else None
         rendered.append(
-            {
-                "type": condition.type.value,
-                "status": status,
-                "reason": condition.reason.value,
-                "message": condition.message,
-                "lastTransitionTime": transition or timestamp(now),
-                "observedGeneration": generation,
-            }
+            ConditionStatus(
+                type=condition.type.value,
+                status=status,
+                reason=condition.reason.value,
+                message=condition.message,
+                last_transition_time=transition or timestamp(now),
+                observed_generation=generation,
+            )
         )
     return rendered

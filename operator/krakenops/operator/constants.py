@@ -1,9 +1,21 @@
-"""Names the operator shares with its CRDs, its objects and its dashboards, kept in one place."""
+"""Names the operator shares with its CRDs, its objects and its dashboards; those the pods and
+the cluster tools share too (API group, kinds, the Secret's mount) come from `krakenops.core.api`."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from typing import Final
+
+from krakenops.core.api import (
+    API_VERSION,
+    CREDENTIALS_DIR,
+    GROUP,
+    MODEL_PROMOTIONS,
+    PROMOTION_KIND,
+    TRADING_ENVIRONMENT_KIND,
+    TRADING_ENVIRONMENTS,
+    VERSION,
+)
 
 __all__ = [
     "API_VERSION",
@@ -34,13 +46,6 @@ __all__ = [
     "Reason",
 ]
 
-GROUP: Final = "krakenops.io"
-VERSION: Final = "v1alpha1"
-API_VERSION: Final = f"{GROUP}/{VERSION}"
-TRADING_ENVIRONMENTS: Final = "tradingenvironments"
-TRADING_ENVIRONMENT_KIND: Final = "TradingEnvironment"
-MODEL_PROMOTIONS: Final = "modelpromotions"
-PROMOTION_KIND: Final = "ModelPromotion"
 MANAGER: Final = "krakenops-operator"
 
 LABEL_NAME: Final = "app.kubernetes.io/name"
@@ -54,7 +59,7 @@ LABEL_PROMOTION: Final = f"{GROUP}/promotion"
 CONFIG_MOUNT: Final = "/etc/krakenops"
 CONFIG_KEY: Final = "environment.yaml"
 CONFIG_FILE: Final = f"{CONFIG_MOUNT}/{CONFIG_KEY}"
-CREDENTIALS_MOUNT: Final = "/var/run/secrets/krakenops/kraken"
+CREDENTIALS_MOUNT: Final = str(CREDENTIALS_DIR)
 
 HANDLER_ENVIRONMENT: Final = "environment"
 HANDLER_ENVIRONMENT_TIMER: Final = "environment-window"

@@ -10,7 +10,6 @@ import kopf
 from prometheus_client import start_http_server
 
 from krakenops.core.clock import SystemClock
-from krakenops.operator.conditions import merge_conditions, timestamp
 from krakenops.operator.constants import (
     GROUP,
     HANDLER_ENVIRONMENT,
@@ -21,13 +20,16 @@ from krakenops.operator.constants import (
     VERSION,
     Reason,
 )
-from krakenops.operator.environment import Notice
-from krakenops.operator.environments import EnvironmentReport, reconcile_environment
+from krakenops.operator.environment_apply import EnvironmentReport, reconcile_environment
+from krakenops.operator.events import Notice
 from krakenops.operator.kube import Kube, connection_info, new_api_client
 from krakenops.operator.metrics import OperatorMetrics, environment_label
-from krakenops.operator.promotions import PromotionReport, StillValidating, advance_promotion
+from krakenops.operator.promotion_apply import advance_promotion
+from krakenops.operator.promotion_plan import PromotionReport, StillValidating, parse_promotion
+from krakenops.operator.resources import TradingEnvironment
 from krakenops.operator.runtime import ENVIRONMENTS, Runtime, plain
 from krakenops.operator.settings import OperatorSettings
+from krakenops.operator.specs import PromotionPhase
 
 __all__ = [
     "cleanup",
@@ -141,19 +143,19 @@ async def _reconcile(runtime: Runtime, body: kopf.Body, logger: kopf.Logger) -> 
         report = EnvironmentReport()
         runtime.metrics.reconciles.labels(kind="TradingEnvironment").inc()
         try:
-            await reconcile_environment(runtime, snapshot, report, logger)
+            await reconcile_environment(runtime, TradingEnvironment.parse(snapshot), report, logger)
         except Exception as error:
             runtime.metrics.reconcile_errors.labels(kind="TradingEnvironment").inc()
             report.fail(Reason.RECONCILE_FAILED, error)
             logger.exception("reconcile failed")
         finally:
             _post(body, report.notices)
-            status = report.render(snapshot, runtime.clock.now())
+            status = report.final_status(snapshot, runtime.clock.now())
             await runtime.kube.merge_patch(
                 ENVIRONMENTS,
                 metadata["namespace"],
                 metadata["name"],
-                {"status": status},
+                {"status": status.render()},
                 subresource="status",
             )
 
@@ -169,11 +171,15 @@ async def _promote(
     report = PromotionReport()
     runtime.metrics.reconciles.labels(kind="ModelPromotion").inc()
     try:
-        await advance_promotion(runtime, snapshot, report, find)
+        promotion = parse_promotion(snapshot, report)
+        if promotion is not None:
+            await advance_promotion(runtime, promotion, report, find)
     except StillValidating as waiting:
         raise kopf.TemporaryError(str(waiting), delay=runtime.settings.job_poll_seconds) from None
-    except Exception:
+    except Exception as error:
         runtime.metrics.reconcile_errors.labels(kind="ModelPromotion").inc()
+        previous = (snapshot.get("status") or {}).get("phase")
+        report.fail(error, PromotionPhase(previous) if previous else None)
         raise
     finally:
         _post(body, report.notices)
@@ -187,17 +193,8 @@ def _write_promotion_status(
     runtime: Runtime, body: Mapping[str, Any], report: PromotionReport, patch: kopf.Patch
 ) -> None:
     previous = body.get("status") or {}
-    generation = body["metadata"].get("generation")
-    now = runtime.clock.now()
     assert report.phase is not None
-    patch.status["phase"] = report.phase.value
-    patch.status["observedGeneration"] = generation
-    patch.status.setdefault("startedAt", previous.get("startedAt") or timestamp(now))
-    for key, value in report.fields.items():
-        patch.status[key] = value
-    patch.status["conditions"] = merge_conditions(
-        report.conditions, previous.get("conditions"), generation, now
-    )
+    patch.status.update(report.final_status(body, runtime.clock.now()).render())
     if report.outcome is not None and previous.get("phase") != report.phase.value:
         spec = body.get("spec") or {}
         runtime.metrics.promotions.labels(

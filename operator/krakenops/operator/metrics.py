@@ -10,6 +10,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from krakenops.operator.constants import PROMOTION_KIND, TRADING_ENVIRONMENT_KIND, Metric
+from krakenops.operator.status import TradingEnvironmentStatus
 
 __all__ = ["OperatorMetrics", "environment_label", "job_seconds"]
 
@@ -94,16 +95,19 @@ class OperatorMetrics:
             self.reconciles.labels(kind=kind)
             self.reconcile_errors.labels(kind=kind)
 
-    def observe_environment(self, environment: str, status: Mapping[str, Any]) -> None:
+    def observe_environment(self, environment: str, status: TradingEnvironmentStatus) -> None:
         """Export what a reconcile wrote to an environment's status, and its zero counters."""
         for phase in PHASES:
-            self.phase.labels(environment, phase).set(1.0 if status.get("phase") == phase else 0.0)
-        window = status.get("window") or {}
-        if window.get("nextTransition"):
-            self.next_transition.labels(environment).set(_unix(window["nextTransition"]))
-        trader = status.get("trader") or {}
-        self.trader_replicas.labels(environment, "desired").set(trader.get("desiredReplicas", 0))
-        self.trader_replicas.labels(environment, "ready").set(trader.get("readyReplicas", 0))
+            self.phase.labels(environment, phase).set(1.0 if status.phase == phase else 0.0)
+        if status.window is not None:
+            self.next_transition.labels(environment).set(_unix(status.window.next_transition))
+        trader = status.trader
+        self.trader_replicas.labels(environment, "desired").set(
+            trader.desired_replicas if trader else 0
+        )
+        self.trader_replicas.labels(environment, "ready").set(
+            trader.ready_replicas if trader else 0
+        )
         self.jobs_overrun.labels(environment)
         for component in ("trainer", "validation"):
             self.jobs_started.labels(environment, component)

@@ -13,12 +13,10 @@ from krakenops.core.config import EnvironmentConfig, parse_manifest
 from krakenops.operator.constants import (
     API_VERSION,
     MODEL_PROMOTIONS,
-    TRADING_ENVIRONMENT_KIND,
     TRADING_ENVIRONMENTS,
 )
 from krakenops.operator.kube import Kube, Ref
 from krakenops.operator.metrics import OperatorMetrics
-from krakenops.operator.objects import Owner
 from krakenops.operator.settings import OperatorSettings
 
 __all__ = [
@@ -28,7 +26,6 @@ __all__ = [
     "JOBS",
     "PROMOTIONS",
     "Runtime",
-    "owner_of",
     "plain",
 ]
 
@@ -46,16 +43,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     return value
-
-
-def owner_of(body: Mapping[str, Any]) -> Owner:
-    metadata = body["metadata"]
-    return Owner(
-        api_version=body.get("apiVersion", API_VERSION),
-        kind=body.get("kind", TRADING_ENVIRONMENT_KIND),
-        name=metadata["name"],
-        uid=metadata["uid"],
-    )
 
 
 @dataclass

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from krakenops.core.api import API_VERSION, GROUP, MODEL_PROMOTIONS, PROMOTION_KIND, VERSION
 from krakenops.core.records import Action
 
 __all__ = [
@@ -26,9 +27,7 @@ __all__ = [
     "request_promotion",
 ]
 
-GROUP = "krakenops.io"
-VERSION = "v1alpha1"
-PLURAL = "modelpromotions"
+PLURAL = MODEL_PROMOTIONS
 SUCCEEDED = frozenset({"Promoted", "RolledBack"})
 TERMINAL_PHASES = SUCCEEDED | {"Rejected", "Failed"}
 _NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
@@ -131,8 +130,8 @@ def promotion_manifest(
         spec["modelId"] = model_id
     stem = (model_id or environment).replace("_", "-")[:40].rstrip("-")
     return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "ModelPromotion",
+        "apiVersion": API_VERSION,
+        "kind": PROMOTION_KIND,
         # A unique name: the spec is immutable, so each request is a new object.
         "metadata": {"name": f"{action.value}-{stem}-{uuid.uuid4().hex[:6]}"},
         "spec": spec,

@@ -6,13 +6,13 @@ import base64
 import binascii
 import json
 import logging
-import os
 import re
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from krakenops.core.api import CREDENTIALS_DIR, credentials_dir
 from krakenops.trader.kraken.errors import CredentialsError
 
 __all__ = [
@@ -24,17 +24,11 @@ __all__ = [
     "load_credentials",
 ]
 
-DEFAULT_CREDENTIALS_DIR = Path("/var/run/secrets/krakenops/kraken")
+DEFAULT_CREDENTIALS_DIR = CREDENTIALS_DIR
 REDACTED = "[REDACTED]"
 _MAX_KEY = 512
 # Kraken's keys and secrets are base64 text: printable ASCII without whitespace.
 _PLAUSIBLE = re.compile(rf"[!-~]{{1,{_MAX_KEY}}}")
-
-
-def credentials_dir() -> Path:
-    """Where the Secret is mounted: `KRAKENOPS_CREDENTIALS_DIR`, else the chart's mount path."""
-    configured = os.environ.get("KRAKENOPS_CREDENTIALS_DIR")
-    return Path(configured) if configured else DEFAULT_CREDENTIALS_DIR
 
 
 @dataclass(frozen=True)

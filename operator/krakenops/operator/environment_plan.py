@@ -1,26 +1,31 @@
-"""The window reconcile of a TradingEnvironment as a plain function: what is observed -> what to do."""
+"""The window plan of a TradingEnvironment, a plain function: what is observed -> what to do."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.records import ApprovedPointer
 from krakenops.core.window import WindowPhase
 from krakenops.operator.conditions import Condition, timestamp
 from krakenops.operator.constants import ConditionType, EventReason, Reason
+from krakenops.operator.events import Notice
 from krakenops.operator.objects import trainer_job_name
+from krakenops.operator.status import (
+    ApprovedModelStatus,
+    EnvironmentPhase,
+    TraderStatus,
+    TradingEnvironmentStatus,
+    TrainingStatus,
+    WindowStatus,
+)
 from krakenops.operator.workloads import JobState, ObservedJob
 
 __all__ = [
     "FINISHED_JOBS_KEPT",
     "MIN_TRAINING_SECONDS",
-    "EnvironmentPhase",
-    "Notice",
     "Observed",
     "Plan",
     "approved_status",
@@ -31,23 +36,6 @@ __all__ = [
 MIN_TRAINING_SECONDS = 60
 # Finished trainer Jobs kept per environment for `kubectl logs`; older ones are deleted.
 FINISHED_JOBS_KEPT = 3
-
-
-class EnvironmentPhase:
-    TRADING = "Trading"
-    DRAINING = "Draining"
-    DOWNTIME = "Downtime"
-    SUSPENDED = "Suspended"
-    ERROR = "Error"
-
-
-@dataclass(frozen=True)
-class Notice:
-    """An Event to post: `warning` for what needs a human's attention."""
-
-    reason: EventReason
-    message: str
-    warning: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,7 +49,7 @@ class Observed:
     trader_ready: int
     jobs: tuple[ObservedJob, ...]
     pointer: ApprovedPointer | None
-    previous_status: Mapping[str, Any]
+    previous_status: TradingEnvironmentStatus
     # The newest candidate written since the current window opened (paper environments).
     new_candidate: str | None = None
 
@@ -78,19 +66,19 @@ class Plan:
     notices: list[Notice] = field(default_factory=list)
     overruns: int = 0
     transition: bool = False
-    status: dict[str, Any] = field(default_factory=dict)
+    status: TradingEnvironmentStatus = field(default_factory=TradingEnvironmentStatus)
     conditions: list[Condition] = field(default_factory=list)
 
 
-def approved_status(pointer: ApprovedPointer | None) -> dict[str, Any] | None:
+def approved_status(pointer: ApprovedPointer | None) -> ApprovedModelStatus | None:
     if pointer is None:
         return None
-    return {
-        "modelId": pointer.model_id,
-        "sha256": pointer.sha256,
-        "promotedAt": timestamp(pointer.promoted_at),
-        "promotion": pointer.promotion,
-    }
+    return ApprovedModelStatus(
+        model_id=pointer.model_id,
+        sha256=pointer.sha256,
+        promoted_at=timestamp(pointer.promoted_at),
+        promotion=pointer.promotion,
+    )
 
 
 def plan_environment(seen: Observed) -> Plan:
@@ -112,23 +100,23 @@ def plan_environment(seen: Observed) -> Plan:
         phase = EnvironmentPhase.DRAINING if draining else EnvironmentPhase.TRADING
         last_training = _trading(seen, plan, last_training, draining)
     plan.prune_jobs = _prunable(seen.jobs, keep=plan.stop_jobs)
-    previous_phase = seen.previous_status.get("phase")
+    previous_phase = seen.previous_status.phase
     plan.transition = previous_phase is not None and previous_phase != phase
     desired = plan.replicas if plan.replicas is not None else seen.trader_replicas
-    plan.status = {
-        "phase": phase,
-        "window": {
-            "state": state.phase.value,
-            "current": window_id,
-            "start": timestamp(state.window_start),
-            "end": timestamp(state.window_end),
-            "nextTransition": timestamp(state.next_transition),
-        },
-        "trader": {"desiredReplicas": desired or 0, "readyReplicas": seen.trader_ready},
-        "lastTraining": last_training,
-        "approvedModel": approved_status(seen.pointer),
-        "observedGeneration": seen.generation,
-    }
+    plan.status = TradingEnvironmentStatus(
+        phase=phase,
+        window=WindowStatus(
+            state=state.phase.value,
+            current=window_id,
+            start=timestamp(state.window_start),
+            end=timestamp(state.window_end),
+            next_transition=timestamp(state.next_transition),
+        ),
+        trader=TraderStatus(desired_replicas=desired or 0, ready_replicas=seen.trader_ready),
+        last_training=last_training,
+        approved_model=approved_status(seen.pointer),
+        observed_generation=seen.generation,
+    )
     return plan
 
 
@@ -137,8 +125,8 @@ def _downtime(
     plan: Plan,
     window_id: str,
     window_end: datetime,
-    last_training: dict[str, Any] | None,
-) -> dict[str, Any] | None:
+    last_training: TrainingStatus | None,
+) -> TrainingStatus | None:
     spec = seen.config.spec
     plan.replicas = 0
     if seen.trader_replicas != 0:
@@ -147,10 +135,10 @@ def _downtime(
     job = next((j for j in seen.jobs if j.name == name), None)
     if job is not None:
         return _report_job(seen, plan, job)
-    if last_training is not None and last_training.get("job") == name:
+    if last_training is not None and last_training.job == name:
         # Recorded but gone: skipped, or stopped and deleted; never start a second one.
         plan.conditions = _conditions(
-            True, Reason.TRAINER_FINISHED, f"{name}: {last_training.get('result')}"
+            True, Reason.TRAINER_FINISHED, f"{name}: {last_training.result}"
         )
         return last_training
     if seen.trader_ready > 0:
@@ -171,7 +159,7 @@ def _downtime(
         plan.conditions = _conditions(
             True, Reason.TRAINER_SKIPPED, f"{name} skipped: too late in the window"
         )
-        return {"job": name, "window": window_id, "result": "Skipped"}
+        return TrainingStatus(job=name, window=window_id, result="Skipped")
     plan.create_job = name
     plan.job_deadline_seconds = deadline
     what = "training a candidate" if spec.mode.value == "paper" else "validating the approved model"
@@ -179,17 +167,17 @@ def _downtime(
         Notice(EventReason.TRAINING_STARTED, f"{name} started ({what}), deadline {deadline}s")
     )
     plan.conditions = _conditions(False, Reason.TRAINER_RUNNING, f"{name} started")
-    return {"job": name, "window": window_id, "result": JobState.RUNNING.value}
+    return TrainingStatus(job=name, window=window_id, result=JobState.RUNNING.value)
 
 
-def _report_job(seen: Observed, plan: Plan, job: ObservedJob) -> dict[str, Any]:
+def _report_job(seen: Observed, plan: Plan, job: ObservedJob) -> TrainingStatus:
     result = job.state.value
-    record: dict[str, Any] = {"job": job.name, "window": job.window, "result": result}
+    record = TrainingStatus(job=job.name, window=job.window, result=result)
     if job.state is JobState.SUCCEEDED and seen.new_candidate:
-        record["candidate"] = seen.new_candidate
+        record.candidate = seen.new_candidate
     if job.state.finished:
-        recorded = seen.previous_status.get("lastTraining") or {}
-        before = recorded.get("result") if recorded.get("job") == job.name else None
+        recorded = seen.previous_status.last_training
+        before = recorded.result if recorded and recorded.job == job.name else None
         if before != result:
             plan.notices.append(
                 Notice(
@@ -205,8 +193,8 @@ def _report_job(seen: Observed, plan: Plan, job: ObservedJob) -> dict[str, Any]:
 
 
 def _trading(
-    seen: Observed, plan: Plan, last_training: dict[str, Any] | None, draining: bool
-) -> dict[str, Any] | None:
+    seen: Observed, plan: Plan, last_training: TrainingStatus | None, draining: bool
+) -> TrainingStatus | None:
     running = [j for j in seen.jobs if j.state is JobState.RUNNING and not j.deleting]
     for job in running:
         # The window closed with the Job still running: stop it, keep the approved model.
@@ -219,8 +207,8 @@ def _trading(
                 warning=True,
             )
         )
-        if last_training is None or job.window >= str(last_training.get("window", "")):
-            last_training = {"job": job.name, "window": job.window, "result": "Overrun"}
+        if last_training is None or job.window >= last_training.window:
+            last_training = TrainingStatus(job=job.name, window=job.window, result="Overrun")
     if running or any(j.deleting for j in seen.jobs if j.state is JobState.RUNNING):
         plan.replicas = 0
         plan.conditions = _conditions(False, Reason.STOPPING_OVERRUN, "stopping an overrunning Job")
@@ -239,18 +227,17 @@ def _trading(
     return last_training
 
 
-def _last_training(seen: Observed) -> dict[str, Any] | None:
+def _last_training(seen: Observed) -> TrainingStatus | None:
     """The newest of the recorded training and the trainer Jobs still present."""
-    recorded = seen.previous_status.get("lastTraining")
-    last = dict(recorded) if isinstance(recorded, Mapping) else None
+    last = seen.previous_status.last_training
     newest = max(seen.jobs, key=lambda j: j.window, default=None)
     if newest is None:
         return last
-    if last is None or newest.window > str(last.get("window", "")):
-        return {"job": newest.name, "window": newest.window, "result": newest.state.value}
-    if newest.name == last.get("job") and last.get("result") not in ("Overrun", "Skipped"):
+    if last is None or newest.window > last.window:
+        return TrainingStatus(job=newest.name, window=newest.window, result=newest.state.value)
+    if newest.name == last.job and last.result not in ("Overrun", "Skipped"):
         # The same Job, looked at again: its state may have moved on (a restart missed it).
-        return {**last, "result": newest.state.value}
+        return last.model_copy(update={"result": newest.state.value})
     return last
 
 

@@ -1,4 +1,4 @@
-"""Reconcile one TradingEnvironment: observe its objects, plan, apply the plan, report status."""
+"""Apply the window plan of a TradingEnvironment: observe its objects, plan, act, report status."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from krakenops.operator.constants import (
     EventReason,
     Reason,
 )
-from krakenops.operator.environment import EnvironmentPhase, Notice, Observed, plan_environment
+from krakenops.operator.environment_plan import Observed, plan_environment
+from krakenops.operator.events import Notice
 from krakenops.operator.metrics import job_seconds
 from krakenops.operator.objects import (
     TEMPLATE_HASH_ANNOTATION,
@@ -31,7 +32,9 @@ from krakenops.operator.objects import (
     trader_name,
     trainer_job,
 )
-from krakenops.operator.runtime import CONFIG_MAPS, DEPLOYMENTS, JOBS, Runtime, owner_of
+from krakenops.operator.resources import TradingEnvironment
+from krakenops.operator.runtime import CONFIG_MAPS, DEPLOYMENTS, JOBS, Runtime
+from krakenops.operator.status import EnvironmentPhase, TradingEnvironmentStatus
 from krakenops.operator.workloads import observe_job, ready_replicas
 
 __all__ = ["EnvironmentReport", "reconcile_environment"]
@@ -41,7 +44,7 @@ __all__ = ["EnvironmentReport", "reconcile_environment"]
 class EnvironmentReport:
     """What one reconcile ends with, errors included: the status to write and Events to post."""
 
-    status: dict[str, Any] = field(default_factory=dict)
+    status: TradingEnvironmentStatus = field(default_factory=TradingEnvironmentStatus)
     conditions: list[Condition] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
 
@@ -53,31 +56,35 @@ class EnvironmentReport:
             Condition(ConditionType.STALLED, True, reason, message),
         ]
 
-    def render(self, body: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    def final_status(self, body: Mapping[str, Any], now: datetime) -> TradingEnvironmentStatus:
         previous = body.get("status") or {}
         generation = (body.get("metadata") or {}).get("generation")
-        status = dict(self.status)
-        status.setdefault("observedGeneration", generation)
-        status["conditions"] = merge_conditions(
+        status = self.status.model_copy()
+        if "observed_generation" not in status.model_fields_set:
+            status.observed_generation = generation
+        status.conditions = merge_conditions(
             self.conditions, previous.get("conditions"), generation, now
         )
         return status
 
 
 async def reconcile_environment(
-    runtime: Runtime, body: Mapping[str, Any], report: EnvironmentReport, logger: kopf.Logger
+    runtime: Runtime,
+    environment: TradingEnvironment,
+    report: EnvironmentReport,
+    logger: kopf.Logger,
 ) -> None:
     """Bring the trader and the trainer Job in line with the window; fill `report` as it goes."""
-    metadata = body["metadata"]
-    namespace, name = metadata["namespace"], metadata["name"]
+    metadata = environment.metadata
+    namespace, name = metadata.namespace, metadata.name
     try:
-        config = runtime.environment(body)
+        config = runtime.environment(environment.manifest)
     except ConfigError as error:
-        report.status = {"phase": EnvironmentPhase.ERROR}
+        report.status = TradingEnvironmentStatus(phase=EnvironmentPhase.ERROR)
         report.notices.append(Notice(EventReason.INVALID_SPEC, str(error), warning=True))
         report.fail(Reason.INVALID_SPEC, error)
         return
-    kube, owner, settings = runtime.kube, owner_of(body), runtime.settings
+    kube, owner, settings = runtime.kube, environment.owner(), runtime.settings
     store = runtime.store(config)
     now = runtime.clock.now()
 
@@ -99,12 +106,12 @@ async def reconcile_environment(
     seen = Observed(
         config=config,
         now=now,
-        generation=metadata.get("generation"),
+        generation=metadata.generation,
         trader_replicas=(deployment or {}).get("spec", {}).get("replicas") if deployment else None,
         trader_ready=ready_replicas(deployment),
         jobs=jobs,
         pointer=_read_pointer(store, logger),
-        previous_status=body.get("status") or {},
+        previous_status=environment.status,
         new_candidate=_newest_candidate(store, since=opened)
         if config.spec.mode is Mode.PAPER
         else None,
@@ -139,7 +146,7 @@ async def reconcile_environment(
         runtime.metrics.jobs_finished.labels(
             environment=name, component="trainer", result=finished
         ).inc()
-        finished_job = (plan.status.get("lastTraining") or {}).get("job")
+        finished_job = plan.status.last_training.job if plan.status.last_training else None
         seconds = next(
             (job_seconds(j) for j in job_bodies if j["metadata"]["name"] == finished_job), None
         )
@@ -148,7 +155,7 @@ async def reconcile_environment(
                 seconds
             )
     if plan.transition:
-        runtime.metrics.transitions.labels(environment=name, phase=plan.status["phase"]).inc()
+        runtime.metrics.transitions.labels(environment=name, phase=str(plan.status.phase)).inc()
     runtime.metrics.observe_environment(name, plan.status)
 
 
@@ -203,9 +210,9 @@ def _newest_candidate(store: ArtifactStore, since: datetime) -> str | None:
     return newest[1] if newest else None
 
 
-def _newly_finished(seen: Observed, status: Mapping[str, Any]) -> list[str]:
-    before = seen.previous_status.get("lastTraining") or {}
-    after = status.get("lastTraining") or {}
-    result = after.get("result")
-    changed = before.get("job") != after.get("job") or before.get("result") != result
-    return [str(result)] if changed and result in ("Succeeded", "Failed") else []
+def _newly_finished(seen: Observed, status: TradingEnvironmentStatus) -> list[str]:
+    before, after = seen.previous_status.last_training, status.last_training
+    if after is None:
+        return []
+    changed = before is None or (before.job, before.result) != (after.job, after.result)
+    return [after.result] if changed and after.result in ("Succeeded", "Failed") else []
