@@ -21,6 +21,7 @@ from krakenops.core.config import load_config
 from tests.e2e.cluster import Cluster
 from tests.e2e.local import LocalCluster, local_operator
 from tests.factories import candidate, report
+from tests.operator.harness import promotion_manifest
 
 PROJECT = Path(__file__).resolve().parents[1]
 CLUSTER = PROJECT / "tests" / "cluster"
@@ -91,18 +92,7 @@ def promotion_latencies(directory: Path) -> list[float]:
         with local_operator(local, cluster, directory):
             for index, model_id in enumerate(models):
                 name = f"bench-promote-{index}"
-                manifest = {
-                    "apiVersion": "krakenops.io/v1alpha1",
-                    "kind": "ModelPromotion",
-                    "metadata": {"name": name},
-                    "spec": {
-                        "environment": LIVE.name,
-                        "action": "promote",
-                        "modelId": model_id,
-                        "reason": "benchmark",
-                        "confirm": "yes-promote",
-                    },
-                }
+                manifest = promotion_manifest(name, LIVE.name, "promote", model_id, "yes-promote")
                 started = time.perf_counter()
                 cluster.create(manifest)
                 while not pointer_names(store, model_id):

@@ -12,7 +12,7 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError
 from kubernetes.dynamic.resource import Resource
 
-__all__ = ["DEPLOYMENT", "EVENT", "MP", "TE", "Cluster", "eventually"]
+__all__ = ["DEPLOYMENT", "EVENT", "MP", "TE", "Cluster", "eventually", "operator_environment"]
 
 TE = ("krakenops.io/v1alpha1", "TradingEnvironment")
 MP = ("krakenops.io/v1alpha1", "ModelPromotion")
@@ -81,6 +81,16 @@ class Cluster:
         api_version, name = kind
         resource: Resource = self._dynamic.resources.get(api_version=api_version, kind=name)
         return resource
+
+
+def operator_environment(deployment: dict[str, Any], namespace: str) -> dict[str, str]:
+    """The `KRAKENOPS_OPERATOR_*` variables the chart gives the operator's container; the
+    namespace comes from the downward API there."""
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return {
+        item["name"]: namespace if "valueFrom" in item else str(item["value"])
+        for item in container.get("env", [])
+    }
 
 
 def eventually(check: Callable[[], Any], within: float, what: str, step: float = 0.2) -> Any:

@@ -59,13 +59,15 @@ def local() -> LocalCluster:
 
 
 @pytest.fixture(scope="session")
-def real_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster | None]:
+def real_cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster | None]:
     """The cluster `make e2e` installed, with its operator running; None on the emulator."""
     if CONTEXT:
         with contextlib.closing(config.new_client_from_config(context=CONTEXT)) as api:
             yield Cluster(api, NAMESPACE)
     elif KUBECONFIG:
-        local = LocalCluster(Path(KUBECONFIG), NAMESPACE, Path(ARTIFACTS))
+        local: LocalCluster = request.getfixturevalue("local")
         with contextlib.closing(config.new_client_from_config(config_file=KUBECONFIG)) as api:
             cluster = Cluster(api, NAMESPACE)
             with local_operator(local, cluster, tmp_path_factory.mktemp("operator")):

@@ -20,6 +20,7 @@ from kubernetes.dynamic import DynamicClient
 
 from krakenops.core.clock import ManualClock
 from krakenops.operator.settings import OperatorSettings
+from tests.e2e.cluster import operator_environment
 from tests.operator.emulator import ApiServer
 from tests.operator.harness import PROJECT, start_operator, write_kubeconfig
 
@@ -61,12 +62,7 @@ def chart_operator_settings(
         for o in objects
         if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-operator")
     ]
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    environ = {
-        item["name"]: namespace if "valueFrom" in item else str(item["value"])
-        for item in container.get("env", [])
-    }
-    return OperatorSettings.from_env(environ).model_copy(
+    return OperatorSettings.from_env(operator_environment(deployment, namespace)).model_copy(
         update={
             "artifact_root": artifact_root,
             "kubeconfig": kubeconfig,

@@ -11,11 +11,10 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from tests.e2e.cluster import Cluster
+from tests.e2e.cluster import Cluster, operator_environment
 
 __all__ = ["LocalCluster", "local_operator"]
 
@@ -85,15 +84,6 @@ class LocalCluster:
         path.write_text(yaml.safe_dump(document))
         path.chmod(0o600)
         return path
-
-
-def operator_environment(deployment: dict[str, Any], namespace: str) -> dict[str, str]:
-    """The `KRAKENOPS_OPERATOR_*` variables the chart gives the operator's container."""
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    return {
-        item["name"]: namespace if "valueFrom" in item else str(item["value"])
-        for item in container.get("env", [])
-    }
 
 
 @contextlib.contextmanager

@@ -16,8 +16,12 @@ from typing import Any
 import pytest
 import yaml
 
+from krakenops.core.artifacts import ArtifactStore
+from krakenops.core.config import load_config
+from tests.conftest import LIVE_CONFIG
 from tests.e2e.cluster import DEPLOYMENT, MP, TE, Cluster, eventually
 from tests.e2e.local import LocalCluster
+from tests.e2e.test_promotions import promotion
 from tests.e2e.test_releases import ENVIRONMENTS, reconciled
 
 pytestmark = pytest.mark.local_cluster
@@ -75,20 +79,19 @@ def trader_replicas(cluster: Cluster, environment: str) -> tuple[int, int]:
     return int(spec.get("replicas") or 0), int(status.get("readyReplicas") or 0)
 
 
+def live_store(local: LocalCluster) -> ArtifactStore:
+    """The live environment's artifacts in the claim's folder, as the operator reads them."""
+    config = load_config(LIVE_CONFIG).with_root(local.artifacts)
+    return ArtifactStore(config.spec.artifacts, config.env_id)
+
+
 def candidates(local: LocalCluster) -> set[str]:
-    folder = local.artifacts / "artifacts" / "crypto" / "kraken_global" / "models" / "candidates"
-    return {p.name for p in folder.glob("model_*") if (p / "sha256.txt").is_file()}
+    return set(live_store(local).candidate_ids())
 
 
-def pointer(local: LocalCluster, environment: str) -> str | None:
-    approved = local.artifacts / "artifacts" / "crypto" / "kraken_global" / "models" / "approved"
-    found = list(approved.glob(f"{environment.replace('-', '_')}*/approved_model.json")) + list(
-        approved.glob(f"{environment}/approved_model.json")
-    )
-    if not found:
-        return None
-    model_id: str = json.loads(found[0].read_text())["model_id"]
-    return model_id
+def live_pointer(local: LocalCluster) -> str | None:
+    approved = live_store(local).read_pointer()
+    return approved.model_id if approved is not None else None
 
 
 def approved_model(cluster: Cluster, environment: str) -> str | None:
@@ -123,15 +126,6 @@ def train_in_a_window(local: LocalCluster, cluster: Cluster) -> str:
     status = reconciled(cluster, PAPER, 30)["status"]
     assert status["phase"] == "Downtime"
     return made.pop()
-
-
-def promotion(name: str, **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "krakenops.io/v1alpha1",
-        "kind": "ModelPromotion",
-        "metadata": {"name": name},
-        "spec": {"environment": LIVE, "reason": "e2e lifecycle", **spec},
-    }
 
 
 def settled(cluster: Cluster, name: str, phases: set[str]) -> dict[str, Any]:
@@ -176,7 +170,7 @@ def test_a_window_trains_candidates_that_are_validated_promoted_and_rolled_back(
             f"{environment}'s trader running",
         )
     patch(local, "te", LIVE, {"trainer": {"gates": OPEN_GATES}})
-    approved_before = pointer(local, LIVE)
+    approved_before = live_pointer(local)
 
     first = train_in_a_window(local, cluster)
     next_minute()
@@ -187,7 +181,7 @@ def test_a_window_trains_candidates_that_are_validated_promoted_and_rolled_back(
     review = settled(cluster, "e2e-review", {"AwaitingConfirmation", "Rejected", "Failed"})
     assert review["phase"] == "AwaitingConfirmation", review
     assert review["validation"]["passed"] is True
-    assert pointer(local, LIVE) == approved_before
+    assert live_pointer(local) == approved_before
 
     for name, model in (("e2e-promote-first", first), ("e2e-promote-second", second)):
         kubectl_apply(
@@ -195,13 +189,13 @@ def test_a_window_trains_candidates_that_are_validated_promoted_and_rolled_back(
         )
         status = settled(cluster, name, {"Promoted", "Rejected", "Failed"})
         assert status["phase"] == "Promoted", status
-        assert pointer(local, LIVE) == model
+        assert live_pointer(local) == model
     eventually(lambda: approved_model(cluster, LIVE) == second, settle_seconds, "live status")
 
     kubectl_apply(local, promotion("e2e-rollback", action="rollback", confirm="yes-rollback"))
     status = settled(cluster, "e2e-rollback", {"RolledBack", "Rejected", "Failed"})
     assert status["phase"] == "RolledBack", status
-    assert pointer(local, LIVE) == first
+    assert live_pointer(local) == first
     eventually(
         lambda: approved_model(cluster, LIVE) == first,
         settle_seconds,
