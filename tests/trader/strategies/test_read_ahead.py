@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +24,8 @@ from krakenops.trader.strategies import (
     VolatilitySwing,
     default_strategies,
 )
-from krakenops.trader.strategies.rules import fires
+from krakenops.trader.strategies.base import TREND
+from krakenops.trader.strategies.rules import Columns, Held, Rule, Values, fires
 
 STRATEGIES = list(default_strategies())
 
@@ -194,3 +195,36 @@ def test_reduce_rules_read_ahead_are_where_the_hedge_and_the_allocator_sell_and_
         read = rules.reduce_rules(features[WARMUP_BARS:].T, bars.close[WARMUP_BARS:])
         assert np.array_equal(fires([("", read)], len(rows)), signalled), name
         assert signalled.any() == (name in {"defensive_hedge", "stable_allocator"}), name
+
+
+class Cross(Rules):
+    """Sells when the trend turns, whatever it holds: no rule reads the position."""
+
+    name = "cross"
+    regimes = frozenset(Regime)
+    stop_ranges = 5.0
+    stop_exits = False
+
+    def exit_rules(self, f: Columns, close: Values, held: Held) -> Sequence[Rule]:
+        return (("trend turned", f[TREND] < 0),)
+
+
+def test_exit_rules_that_read_no_position_are_marked_once_over_the_history(
+    eth: tuple[Bars, np.ndarray],
+) -> None:
+    bars, features = eth
+    marked = Cross().exits_anywhere(features.T, bars.close)
+    assert marked is not None
+    assert np.array_equal(marked, features[:, TREND] < 0)
+
+
+def test_exit_rules_that_read_the_position_are_read_ahead_for_each_position(
+    eth: tuple[Bars, np.ndarray],
+) -> None:
+    bars, features = eth
+    # Each of the six has a stop, a target or a time limit: every position exits on its own.
+    for name, rules in written_as_rules():
+        assert rules.exits_anywhere(features.T, bars.close) is None, name
+    stopped = Cross()
+    stopped.stop_exits = True
+    assert stopped.exits_anywhere(features.T, bars.close) is None

@@ -153,6 +153,8 @@ class RiskManager:
         # The UTC day only changes at midnight; until then the day's answer is reused (the
         # engine asks at every step).
         self._day_ends: datetime | None = None
+        self._phase_at: datetime | None = None
+        self._accepting = False
         # A day's loss is measured from the marks of that day. The book's marks at start-up are
         # those of when the trader stopped (yesterday's, after a window across midnight): with
         # positions held, the baseline waits for the first step's fresh bars.
@@ -242,7 +244,11 @@ class RiskManager:
 
     def accepting_orders(self) -> bool:
         """Whether now is in the trading phase: neither the window nor its transition."""
-        return self.window.accepts_orders(self.clock.now())
+        now = self.clock.now()
+        # A step asks before deciding and again for each order: the answer for this instant holds.
+        if now != self._phase_at:
+            self._phase_at, self._accepting = now, self.window.accepts_orders(now)
+        return self._accepting
 
     def roll_day(self, *, fresh_marks: bool = True) -> None:
         """At the first check of a new UTC day, reset the kill switch and the daily counters.

@@ -45,13 +45,14 @@ class SymbolSeries:
 
     def bar(self, row: int) -> Bar:
         b = self.bars
+        # item() gives the Python number straight, without a NumPy scalar in between.
         return Bar(
-            int(b.time[row]),
-            float(b.open[row]),
-            float(b.high[row]),
-            float(b.low[row]),
-            float(b.close[row]),
-            float(b.volume[row]),
+            b.time.item(row),
+            b.open.item(row),
+            b.high.item(row),
+            b.low.item(row),
+            b.close.item(row),
+            b.volume.item(row),
         )
 
 
@@ -112,7 +113,7 @@ class Timeline:
         bars: dict[str, Bar] = {}
         known: dict[str, tuple[tuple[float, ...], bool]] = {}
         for symbol, s in self.series.items():
-            row = int(s.row_at[index])
+            row = s.row_at.item(index)
             if row >= 0:
                 bars[symbol] = s.bar(row)
                 known[symbol] = (tuple(s.features[row].tolist()), row >= WARMUP_BARS - 1)

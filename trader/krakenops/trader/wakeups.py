@@ -50,7 +50,9 @@ class Wakeups:
         # Sorted step lists: bisect on a list costs a fraction of searchsorted on an array.
         self._flat: dict[str, list[int]] = {}
         self._held: dict[str, Mask] = {}
-        self._held_by: dict[tuple[str, str], list[int]] = {}
+        # Per held symbol and owner: the steps to wake at, and whether the owner's exit rules
+        # must still be read ahead for each position (they read the position).
+        self._held_by: dict[tuple[str, str], tuple[list[int], bool]] = {}
         self._decidable: dict[str, I64] = {}
         self._bars: dict[str, tuple[F64, F64, I64, I64]] = {}
         self._timeline = timeline
@@ -88,12 +90,12 @@ class Wakeups:
                 watched = unheld
                 first = min(first, self._remembered(symbol, index, first))
             else:
-                watched = self._held_steps(symbol, position.strategy)
+                watched, read_ahead = self._held_steps(symbol, position.strategy)
             at = bisect_left(watched, index)
             if at < len(watched) and watched[at] < first:
                 first = watched[at]
-            rules = None if position is None else self.rules.get(position.strategy)
-            if position is not None and rules is not None:
+            if position is not None and read_ahead:
+                rules = self.rules[position.strategy]
                 first = self._read_ahead(symbol, rules, position, index, first)
         return first
 
@@ -162,18 +164,30 @@ class Wakeups:
             bars *= 4  # most holds end soon; a long one is read again, further
         return before
 
-    def _held_steps(self, symbol: str, owner: str) -> list[int]:
+    def _held_steps(self, symbol: str, owner: str) -> tuple[list[int], bool]:
+        """The steps at which a position of `symbol` held by `owner` may be sold, and whether
+        the owner's exit rules must still be read ahead for the position itself."""
         key = (symbol, owner)
-        steps = self._held_by.get(key)
-        if steps is None:
-            held = self._held[symbol]
-            if owner not in self.rules:
+        known = self._held_by.get(key)
+        if known is None:
+            held, rules = self._held[symbol], self.rules.get(owner)
+            exits = None
+            if rules is None:
                 # Exit rules not written as rules are asked at every bar they could be; a
                 # position no rule owns is sold at the first.
                 held = held | self._decidable_mask(symbol)
-            steps = np.flatnonzero(held).tolist()
-            self._held_by[key] = steps
-        return steps
+            else:
+                series = self._timeline.series[symbol]
+                exits = rules.exits_anywhere(series.features.T, series.bars.close)
+                if exits is not None:
+                    held = held | (
+                        _on_steps(series, exits, self.steps) & self._decidable_mask(symbol)
+                    )
+            known = self._held_by[key] = (
+                np.flatnonzero(held).tolist(),
+                rules is not None and exits is None,
+            )
+        return known
 
     def _decidable_mask(self, symbol: str) -> Mask:
         mask = np.zeros(self.steps, dtype=np.bool_)

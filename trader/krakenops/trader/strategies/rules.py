@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -205,6 +205,17 @@ class Rules:
         trailing = ranges_from(ahead.peak, -self.trail_ranges, ahead.features.T)
         return np.maximum.accumulate(np.maximum(trailing, position.stop_price))
 
+    def exits_anywhere(self, f: Columns, close: Values) -> Mask | None:
+        """Where the exit rules fire over a history whatever is held, if none of them reads the
+        position; None if one does (the stop, the target, the time limit or the strategy's own).
+
+        A rule that reads no position fires at the same bars for every position: a replay marks
+        them once, as it marks the entries, instead of reading ahead for each position.
+        """
+        probe = _Probe()
+        rules = self.all_exit_rules(f, close, cast(Held, probe))
+        return None if probe.read else fires(rules, len(close))
+
     def exit_ahead(self, position: Position, ahead: Ahead) -> int:
         """The first bar of `ahead` at which `exit` acts on `position`; len(ahead) if none."""
         hours = (ahead.time - position.opened_at) / 3600.0
@@ -218,3 +229,17 @@ class Rules:
         """Do to `position` what `exit` did at the first `bars` bars of `ahead`."""
         if bars and self.trail_ranges is not None:
             position.stop_price = float(self.stops_ahead(position, ahead)[bars - 1])
+
+
+class _Probe:
+    """Stands in for `Held` to learn whether exit rules read the position at all."""
+
+    read = False
+
+    def _reads(self) -> float:
+        self.read = True
+        return math.nan
+
+    entry = property(_reads)
+    stop = property(_reads)
+    hours = property(_reads)
