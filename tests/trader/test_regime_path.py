@@ -6,6 +6,7 @@ import logging
 import math
 import struct
 from collections.abc import Sequence
+from itertools import cycle
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,7 @@ from krakenops.trader.regime import (
     RegimeEngine,
     RegimePath,
     RegimeSettings,
+    advance,
     classify_states,
     holds_states,
     market_state,
@@ -128,6 +130,71 @@ def test_the_regime_path_is_what_the_engine_reports_at_every_step(
     regime_settings, readings = replay
     states = states_of(readings)
     assert regime_path(states, regime_settings) == step_by_step(states, regime_settings)
+
+
+def stretch(states: MarketStates, begin: int, end: int) -> MarketStates:
+    s = slice(begin, end)
+    return MarketStates(
+        states.ret_24[s], states.ret_72[s], states.trend[s], states.vol_ratio[s], states.read[s]
+    )
+
+
+# The engine's previous regime, bars in regime, bars since panic, and changes.
+Counters = tuple[Regime | None, int, int | None, int]
+
+
+def counters(states: MarketStates, path: RegimePath) -> list[Counters]:
+    """The engine's counters after each step, by their definitions, from the path's regimes: a
+    change is a step whose regime differs from the one before, and bars count updates since."""
+    out: list[Counters] = []
+    before, previous, bars, since, changes = Regime.NEUTRAL, None, 0, None, 0
+    for regime, read in zip(path.regimes, states.read.tolist(), strict=True):
+        if read:
+            bars += 1
+            since = None if since is None else since + 1
+        if regime is not before:
+            since = 0 if before is Regime.PANIC else since
+            previous, bars, changes = before, 0, changes + 1
+        out.append((previous, bars, since, changes))
+        before = regime
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(replays(), st.lists(st.integers(0, 3) | st.integers(1, 400), min_size=1).filter(any))
+def test_the_engine_fed_in_any_stretches_reports_the_one_pass_path(
+    replay: tuple[RegimeSettings, list[Reading]], sizes: list[int]
+):
+    """Live updates of one reading and advances over stretches of any length, in any mix, carry
+    the engine as one pass over all the steps does: step by step, and its counters with it."""
+    regime_settings, readings = replay
+    states = states_of(readings)
+    path = regime_path(states, regime_settings)
+    expected = counters(states, path)
+    engine = RegimeEngine(regime_settings)
+    begin = 0
+    for size in cycle(sizes):
+        if begin == len(states):
+            break
+        end = min(begin + size, len(states))
+        state = states.at(begin) if size == 1 else None
+        if state is not None:
+            engine.update(state)
+            part = RegimePath([engine.regime], [engine.recovering], 0)
+        else:
+            part = advance(engine, stretch(states, begin, end), regime_settings)
+        assert part.regimes == path.regimes[begin:end]
+        assert part.recovering == path.recovering[begin:end]
+        assert np.array_equal(part.codes, path.codes[begin:end])
+        if end > begin:
+            assert expected[end - 1] == (
+                engine.previous,
+                engine.bars_in_regime,
+                engine.bars_since_panic,
+                engine.changes,
+            )
+        begin = end
+    assert engine.changes == path.changes
 
 
 @settings(max_examples=200, deadline=None)

@@ -7,7 +7,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
@@ -22,8 +22,10 @@ __all__ = [
     "MarketStates",
     "Regime",
     "RegimeEngine",
+    "RegimeMachine",
     "RegimePath",
     "RegimeSettings",
+    "advance",
     "classify_states",
     "holds_states",
     "market_state",
@@ -185,33 +187,34 @@ class RegimeSettings:
         return self.panic_confirm_bars if reading is Regime.PANIC else self.confirm_bars
 
 
-class RegimeEngine:
+@dataclass
+class RegimeMachine:
+    """Where the regime engine stands between updates: all that its next updates depend on."""
+
+    regime: Regime = Regime.NEUTRAL
+    previous: Regime | None = None
+    bars_in_regime: int = 0  # updates since the regime began
+    bars_since_panic: int | None = None  # updates since the last change out of PANIC
+    changes: int = 0
+    # NEUTRAL reached from PANIC not long ago: the window for re-entering after a bottom.
+    recovering: bool = False
+    # The run of equal effective readings other than the regime, counting toward a change to it.
+    candidate: Regime = Regime.NEUTRAL
+    candidate_bars: int = 0
+
+
+class RegimeEngine(RegimeMachine):
     """Classifies each step's market state; changes only after a reading holds for a while."""
 
     reads_market = True
 
     def __init__(self, settings: RegimeSettings | None = None) -> None:
+        super().__init__()
         self.settings = settings or RegimeSettings()
-        self.regime = Regime.NEUTRAL
-        self.previous: Regime | None = None
-        self.bars_in_regime = 0
-        self.bars_since_panic: int | None = None
-        self.changes = 0
-        self._candidate = Regime.NEUTRAL
-        self._candidate_bars = 0
 
     def classify(self, state: MarketState) -> Regime:
         """The regime this reading alone suggests, before hysteresis."""
         return _BY_CODE[int(classify_states(state, self.settings))]
-
-    @property
-    def recovering(self) -> bool:
-        """NEUTRAL reached from PANIC not long ago: the window for re-entering after a bottom."""
-        return (
-            self.regime is Regime.NEUTRAL
-            and self.bars_since_panic is not None
-            and self.bars_since_panic <= self.settings.recovery_bars
-        )
 
     def holds(self, state: MarketState) -> bool:
         """Whether the current regime's wider band still contains this reading."""
@@ -219,49 +222,30 @@ class RegimeEngine:
 
     def update(self, state: MarketState) -> Regime:
         """Fold in one step's reading and return the (possibly unchanged) regime."""
-        reading = self.classify(state)
-        if reading is not Regime.PANIC and self.holds(state):
-            reading = self.regime
-        self.bars_in_regime += 1
-        if self.bars_since_panic is not None:
-            self.bars_since_panic += 1
-        if reading is self.regime:
-            self._candidate_bars = 0
-            return self.regime
-        if reading is self._candidate:
-            self._candidate_bars += 1
-        else:
-            self._candidate, self._candidate_bars = reading, 1
-        if self._candidate_bars >= self.settings.needed(reading):
-            self._change(reading, state)
+        one = np.array([[state.ret_24], [state.ret_72], [state.trend], [state.vol_ratio]])
+        reading = MarketStates(one[0], one[1], one[2], one[3], np.ones(1, dtype=np.bool_))
+        if advance(self, reading, self.settings).changes:
+            assert self.previous is not None  # set by the change
+            event(
+                log,
+                logging.INFO,
+                "regime_changed",
+                f"regime {self.previous.value} -> {self.regime.value}",
+                regime=self.regime.value,
+                previous=self.previous.value,
+                ret_24=round(state.ret_24, 5),
+                ret_72=round(state.ret_72, 5),
+                trend=round(state.trend, 5),
+                vol_ratio=round(state.vol_ratio, 3),
+            )
         return self.regime
-
-    def _change(self, new: Regime, state: MarketState) -> None:
-        old = self.regime
-        if old is Regime.PANIC:
-            self.bars_since_panic = 0
-        self.previous, self.regime = old, new
-        self.bars_in_regime = 0
-        self._candidate_bars = 0
-        self.changes += 1
-        event(
-            log,
-            logging.INFO,
-            "regime_changed",
-            f"regime {old.value} -> {new.value}",
-            regime=new.value,
-            previous=old.value,
-            ret_24=round(state.ret_24, 5),
-            ret_72=round(state.ret_72, 5),
-            trend=round(state.trend, 5),
-            vol_ratio=round(state.vol_ratio, 3),
-        )
 
 
 # The vectorised engine numbers the regimes; _BY_CODE names them back.
 _BY_CODE = (Regime.NEUTRAL, Regime.RISK_ON, Regime.RISK_OFF, Regime.PANIC)
 _NEUTRAL, _RISK_ON, _RISK_OFF, _PANIC = range(len(_BY_CODE))
 REGIME_CODES = _BY_CODE  # what each code of RegimePath.codes stands for
+_CODE = {regime: code for code, regime in enumerate(_BY_CODE)}
 
 
 def classify_states(states: MarketState | MarketStates, settings: RegimeSettings) -> Any:
@@ -309,98 +293,125 @@ class RegimePath:
         """The regimes again as an array of codes, for a replay's vectorised reads."""
         if self.known_codes is not None:
             return self.known_codes
-        index = {regime: code for code, regime in enumerate(_BY_CODE)}
-        return np.fromiter((index[r] for r in self.regimes), np.int8, len(self.regimes))
+        return np.fromiter((_CODE[r] for r in self.regimes), np.int8, len(self.regimes))
 
     @cached_property
     def recovering_mask(self) -> Mask:
         return np.array(self.recovering, dtype=np.bool_)
 
 
-def _triggers(
-    code: int, reading: npt.NDArray[np.int8], needed: list[int]
-) -> tuple[list[int], list[int]]:
-    """Where an engine that had sat in regime `code` all along would change, and to what.
-
-    `reading` is that engine's effective reading at each update; it changes at the update where
-    a run of equal readings other than `code` reaches its confirmation length.
-    """
+def _runs(
+    code: int, reading: npt.NDArray[np.int8], needed: npt.NDArray[np.intp], carried: tuple[int, int]
+) -> tuple[list[int], list[int], tuple[int, int]]:
+    """Where an engine that had sat in regime `code` all along would change, and to what; and the
+    run of equal readings it would end on, as (reading, length). `reading` is that engine's
+    effective reading at each update; it changes at the update where a run of equal readings
+    other than `code` reaches its confirmation length. `carried` is the run it began with: a
+    first run of the same reading goes on counting from it."""
     updates = reading.shape[0]
     if not updates:
-        return [], []
-    starts = np.concatenate(([0], np.flatnonzero(reading[1:] != reading[:-1]) + 1))
+        return [], [], carried
+    later = np.flatnonzero(reading[1:] != reading[:-1]) + 1
+    starts = np.concatenate(([0], later))
     values = reading[starts]
-    need = np.array(needed, dtype=np.intp)[values]
-    fires = (values != code) & (np.diff(starts, append=updates) >= need)
-    return (starts[fires] + need[fires] - 1).tolist(), values[fires].tolist()
+    if values[0] == carried[0]:
+        starts[0] -= carried[1]  # the run began before these updates
+    need = needed[values]
+    fires = (values != code) & (np.concatenate((later, [updates])) - starts >= need)
+    last = (int(values[-1]), updates - int(starts[-1]))
+    return (starts[fires] + need[fires] - 1).tolist(), values[fires].tolist(), last
 
 
 def regime_path(states: MarketStates, settings: RegimeSettings | None = None) -> RegimePath:
-    """What a fresh RegimeEngine reports after each step, computed in one pass.
+    """What a fresh RegimeEngine reports after each step, without logging the changes."""
+    return advance(RegimeMachine(), states, settings or RegimeSettings())
 
-    Equal to calling `RegimeEngine(settings).update` at every step with a reading (and not at
-    the others), without logging the changes. While the engine sits in a regime, its effective
-    reading at each update depends on that update alone (the classification, or the regime
-    itself where the regime's hold band contains the reading), and its confirmation counter is
-    the length of the run of equal effective readings since the regime began. Those runs can be
-    cut once for each of the four regimes, whatever the path: a change to regime R happens at
-    an update that classifies as R, and at which R's own effective reading is R, so a run under
-    R never reaches back past the update that entered R. The next change is then the first
-    trigger of the current regime after it began, and the loop below turns once per change.
+
+def advance(machine: RegimeMachine, states: MarketStates, settings: RegimeSettings) -> RegimePath:
+    """Update `machine` at every step with a reading (and not at the others), in one pass; what
+    it reports after each step. One step is a live engine's update; a whole history, a replay's.
+
+    While the machine sits in a regime, its effective reading at each update depends on that
+    update alone (the classification, or the regime itself where the regime's hold band contains
+    the reading), and its confirmation counter is the length of the run of equal effective
+    readings since the regime began. Those runs can be cut once for each of the four regimes,
+    whatever the path: a change to regime R happens at an update that classifies as R, and at
+    which R's own effective reading is R, so a run under R never reaches back past the update
+    that entered R. Only the regime the machine starts in has a run from before these updates,
+    which its first run extends. The next change is then the first trigger of the current regime
+    after it began, and the loop below turns once per change.
     """
-    s = settings or RegimeSettings()
-    total = len(states)
-    kept = np.flatnonzero(states.read)
-    readings = MarketStates(
-        states.ret_24[kept],
-        states.ret_72[kept],
-        states.trend[kept],
-        states.vol_ratio[kept],
-        states.read[kept],
-    )
-    updates = len(readings)  # the steps with a reading: the engine's updates
-    classified = classify_states(readings, s)
+    kept = np.flatnonzero(states.read)  # the steps with a reading: the machine's updates
+    # Contiguous copies of the readings: the classification goes over them several times.
+    columns = (states.ret_24, states.ret_72, states.trend, states.vol_ratio)
+    ret_24, ret_72, trend, vol_ratio = (values[kept] for values in columns)
+    readings = MarketStates(ret_24, ret_72, trend, vol_ratio, states.read[kept])
+    updates = len(readings)
+    classified = classify_states(readings, settings)
     panic = classified == _PANIC
+    holds = holds_states(readings, settings)
     # A reading's confirmation length, by code; a length below one is met by the first bar.
-    needed = [max(s.needed(regime), 1) for regime in _BY_CODE]
-    holds = holds_states(readings, s)
-    triggers = [
-        _triggers(code, np.where(holds[regime] & ~panic, np.int8(code), classified), needed)
-        for code, regime in enumerate(_BY_CODE)
-    ]
+    needed = np.array([max(settings.needed(regime), 1) for regime in _BY_CODE], dtype=np.intp)
+    begun, carried = _CODE[machine.regime], (_CODE[machine.candidate], machine.candidate_bars)
 
-    # The changes: at which update, to which regime, and the last exit from PANIC by then.
+    @cache  # a live update mostly needs one regime's runs: cut each only when reached
+    def runs(code: int) -> tuple[list[int], list[int], tuple[int, int]]:
+        effective = np.where(holds[_BY_CODE[code]] & ~panic, np.int8(code), classified)
+        return _runs(code, effective, needed, carried if code == begun else (code, 0))
+
+    # The segments between changes: the update that began each after the first, its regime, and
+    # its first update no longer recovering: recovery_bars after the last exit from PANIC (below
+    # zero for none). The machine's past updates count back from these ones, below zero.
+    recovery, panicked = settings.recovery_bars, machine.bars_since_panic
+    entered, code = -1 - machine.bars_in_regime, begun
+    exited = None if panicked is None else -1 - panicked
+    until = -1 if exited is None else exited + recovery + 1
     changed_at: list[int] = []
-    regimes_from: list[int] = [_NEUTRAL]  # the regime of each segment between changes
-    exits: list[int] = [-1]  # the last update that left PANIC, per segment; -1 for none yet
-    current, first, exited = _NEUTRAL, 0, -1
+    codes, untils = [code], [until]
     while True:
-        at_updates, to_regimes = triggers[current]
-        k = bisect_left(at_updates, first)
+        at_updates, to_regimes, _ = runs(code)
+        k = bisect_left(at_updates, entered + 1)
         if k == len(at_updates):
             break
-        at, new = at_updates[k], to_regimes[k]
-        if current == _PANIC:
-            exited = at
-        changed_at.append(at)
-        regimes_from.append(new)
-        exits.append(exited)
-        current, first = new, at + 1
+        entered = at_updates[k]
+        if code == _PANIC:
+            exited, until = entered, entered + recovery + 1
+        code = to_regimes[k]
+        changed_at.append(entered)
+        codes.append(code)
+        untils.append(until)
 
-    # Back from updates to steps: a step without a reading keeps the regime of the one before.
-    # Recovering lasts while NEUTRAL, up to recovery_bars updates after the last panic exit.
-    step_of = np.append(kept, total)  # the step of each update, and the end of the replay
-    ends = step_of[np.array([*changed_at, updates], dtype=np.intp)].tolist()
-    last = np.array(exits, dtype=np.intp)
-    stops = step_of[np.clip(last + s.recovery_bars + 1, 0, updates)].tolist()
+    bounds = np.concatenate(([0], kept, [len(states)]))  # before update 0, each one's step, the end
+    path = _steps(bounds, changed_at, codes, untils)
+    run, run_bars = runs(code)[2]
+    machine.regime = _BY_CODE[code]
+    if changed_at:
+        machine.previous = _BY_CODE[codes[-2]]
+    machine.bars_in_regime = updates - 1 - entered
+    machine.bars_since_panic = None if exited is None else updates - 1 - exited
+    machine.changes += len(changed_at)
+    if path.recovering:
+        machine.recovering = path.recovering[-1]
+    machine.candidate, machine.candidate_bars = _BY_CODE[run], 0 if run == code else run_bars
+    return path
+
+
+def _steps(
+    bounds: npt.NDArray[np.intp], changed_at: list[int], codes: list[int], untils: list[int]
+) -> RegimePath:
+    """The path through the segments between changes, step by step: a step without a reading
+    keeps the regime of the one before, and recovering lasts while NEUTRAL, until `untils`."""
+    updates, total = bounds.shape[0] - 2, int(bounds[-1])
+    ends = bounds[np.array([*changed_at, updates], dtype=np.intp) + 1].tolist()
+    stops = bounds[np.minimum(np.maximum(np.array(untils) + 1, 0), updates + 1)].tolist()
     regimes: list[Regime] = []
     recovering = [False] * total
-    start = 0
-    for code, exit_, stop, end in zip(regimes_from, exits, stops, ends, strict=True):
-        regimes += [_BY_CODE[code]] * (end - start)
-        if code == _NEUTRAL and exit_ >= 0 and stop > start:
-            recovering[start : min(end, stop)] = [True] * (min(end, stop) - start)
-        start = end
-    bounds: npt.NDArray[np.int64] = np.array([0, *ends], dtype=np.int64)
-    codes = np.repeat(np.array(regimes_from, dtype=np.int8), bounds[1:] - bounds[:-1])
-    return RegimePath(regimes, recovering, len(changed_at), codes)
+    begin = 0
+    for code, stop, end in zip(codes, stops, ends, strict=True):
+        regimes += [_BY_CODE[code]] * (end - begin)
+        if code == _NEUTRAL and stop > begin:
+            recovering[begin : min(stop, end)] = [True] * (min(stop, end) - begin)
+        begin = end
+    edges = np.array([0, *ends], dtype=np.intp)
+    path = np.repeat(np.array(codes, dtype=np.int8), edges[1:] - edges[:-1])
+    return RegimePath(regimes, recovering, len(changed_at), path)
