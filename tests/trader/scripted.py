@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from krakenops.trader.orders import OrderIntent, OrderType, Side
+from krakenops.trader.execution.orders import OrderIntent, OrderType, Side
 from krakenops.trader.pipeline import Bar, Decision, KnownFeatures
 from krakenops.trader.regime import Regime
 from krakenops.trader.risk import Proposal

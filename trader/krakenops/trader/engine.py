@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from krakenops.core.jsonlog import event
-from krakenops.trader.orders import (
+from krakenops.trader.execution.orders import (
     ExecutionClient,
     Fill,
     OrderIntent,

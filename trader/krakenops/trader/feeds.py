@@ -10,8 +10,8 @@ from typing import Any, Protocol
 from krakenops.core.jsonlog import event
 from krakenops.core.marketdata import BAR_SECONDS, Bars
 from krakenops.core.universe import Universe
-from krakenops.trader.backtest import aligned_steps
 from krakenops.trader.pipeline import Bar
+from krakenops.trader.replay.backtest import aligned_steps
 
 __all__ = ["KrakenOHLCFeed", "MarketFeed", "ReplayFeed", "Step"]
 

@@ -16,18 +16,18 @@ from krakenops.core.jsonlog import event
 from krakenops.core.marketdata import BAR_SECONDS
 from krakenops.core.window import WindowPhase, WindowStatus
 from krakenops.trader.engine import StepReport, TradingEngine
+from krakenops.trader.execution.orders import Fill, Side
+from krakenops.trader.execution.registry import Venue
 from krakenops.trader.feeds import MarketFeed, Step
 from krakenops.trader.holding import BuyAndHold
 from krakenops.trader.journal import Journal
 from krakenops.trader.metrics import TraderMetrics
 from krakenops.trader.modelwatch import ModelWatch
-from krakenops.trader.orders import Fill, Side
 from krakenops.trader.pipeline import DecisionPipeline
 from krakenops.trader.portfolio import UNOWNED, ClosedTrade, Portfolio, Position
 from krakenops.trader.resting import RestingEntries
 from krakenops.trader.risk import RiskManager
 from krakenops.trader.shadow import ShadowBook
-from krakenops.trader.venues import Venue
 
 __all__ = ["Reconciliation", "TradingLoop", "reconcile"]
 

@@ -12,8 +12,8 @@ import numpy.typing as npt
 
 from krakenops.core.config import RiskLimits
 from krakenops.core.features import FeatureState
+from krakenops.trader.execution.orders import OrderIntent, OrderType, Side
 from krakenops.trader.model import ConfidenceModel, model_inputs
-from krakenops.trader.orders import OrderIntent, OrderType, Side
 from krakenops.trader.portfolio import Portfolio
 from krakenops.trader.regime import MarketState, Regime, RegimeEngine, market_state
 from krakenops.trader.risk import CASH_MARGIN, Proposal, entry_quantity

@@ -13,10 +13,10 @@ from krakenops.core.clock import ManualClock
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.jsonlog import event
 from krakenops.core.records import ShadowFill, ShadowRecord
-from krakenops.trader.backtest import build_engine
 from krakenops.trader.engine import StepReport, TradingEngine
 from krakenops.trader.model import load_candidate_model
 from krakenops.trader.pipeline import Bar
+from krakenops.trader.replay.backtest import build_engine
 
 __all__ = ["ShadowBook", "shadow_log_path"]
 

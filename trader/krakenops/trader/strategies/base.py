@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from krakenops.core.features import FEATURE_NAMES
-from krakenops.trader.orders import Side
+from krakenops.trader.execution.orders import Side
 from krakenops.trader.portfolio import Portfolio, Position
 from krakenops.trader.regime import Regime
 

@@ -82,7 +82,7 @@ def first_reason(rules: Sequence[Rule]) -> str | None:
 
 class Rules:
     """A strategy stated as rules, each written once: a step asks them of its bar, a replay
-    reads them ahead over the history (see `krakenops.trader.wakeups`).
+    reads them ahead over the history (see `krakenops.trader.replay.wakeups`).
 
     A subclass states:
     - `entry_rules`: when a symbol the book does not hold is bought, and why;
