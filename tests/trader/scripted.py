@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from krakenops.trader.execution.orders import OrderIntent, OrderType, Side
-from krakenops.trader.pipeline import Bar, Decision, KnownFeatures
+from krakenops.trader.market import Bar, KnownFeatures
+from krakenops.trader.pipeline import Decision
 from krakenops.trader.regime import Regime
 from krakenops.trader.risk import Proposal
 from krakenops.trader.strategies import SymbolView

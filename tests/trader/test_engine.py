@@ -13,7 +13,8 @@ from krakenops.core.config import RiskLimits
 from krakenops.core.window import DowntimeWindow
 from krakenops.trader.engine import TradingEngine
 from krakenops.trader.execution.orders import OrderIntent, OrderType, Side
-from krakenops.trader.pipeline import Bar, DecisionPipeline
+from krakenops.trader.market import Bar
+from krakenops.trader.pipeline import DecisionPipeline
 from krakenops.trader.portfolio import UNOWNED, Portfolio, Position
 from krakenops.trader.resting import RestingEntries
 from krakenops.trader.risk import DenialReason, Proposal, RiskManager

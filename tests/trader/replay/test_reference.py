@@ -17,12 +17,12 @@ from krakenops.core.features import WARMUP_BARS
 from krakenops.core.marketdata import BAR_SECONDS, Bars, load_symbol
 from krakenops.trader.engine import StepReport
 from krakenops.trader.execution.orders import Fill, Side
+from krakenops.trader.market import aligned_steps
 from krakenops.trader.model import ConfidenceModel, SklearnConfidenceModel
 from krakenops.trader.regime import Regime, RegimeEngine
 from krakenops.trader.replay.backtest import (
     BacktestResult,
     SignalRecord,
-    aligned_steps,
     build_engine,
     run_backtest,
 )

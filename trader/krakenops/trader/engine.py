@@ -18,7 +18,8 @@ from krakenops.trader.execution.orders import (
     OrderType,
     Side,
 )
-from krakenops.trader.pipeline import Bar, DecisionPipeline, KnownFeatures, SignalInputs
+from krakenops.trader.market import Bar, KnownFeatures
+from krakenops.trader.pipeline import DecisionPipeline, SignalInputs
 from krakenops.trader.portfolio import ClosedTrade, Portfolio
 from krakenops.trader.regime import Regime
 from krakenops.trader.resting import RestingEntries

@@ -18,9 +18,10 @@ from krakenops.core.window import WindowPhase, WindowStatus
 from krakenops.trader.engine import StepReport, TradingEngine
 from krakenops.trader.execution.orders import Fill, Side
 from krakenops.trader.execution.registry import Venue
-from krakenops.trader.feeds import MarketFeed, Step
+from krakenops.trader.feeds import MarketFeed
 from krakenops.trader.holding import BuyAndHold
 from krakenops.trader.journal import Journal
+from krakenops.trader.market import HourBars
 from krakenops.trader.metrics import TraderMetrics
 from krakenops.trader.modelwatch import ModelWatch
 from krakenops.trader.pipeline import DecisionPipeline
@@ -317,13 +318,13 @@ class TradingLoop:
             iterations=self.iterations,
         )
 
-    def _fresh(self, step: Step, now: datetime) -> bool:
+    def _fresh(self, step: HourBars, now: datetime) -> bool:
         # Only a bar that closed since the loop started, and only the newest one, is traded; a
         # backlog after a pause or a restart is history.
         close = step[0] + BAR_SECONDS
         return close > self.started and close + BAR_SECONDS >= now.timestamp()
 
-    def _step(self, step: Step, phase: WindowPhase, tradeable: bool) -> None:
+    def _step(self, step: HourBars, phase: WindowPhase, tradeable: bool) -> None:
         t, bars = step
         close = t + BAR_SECONDS
         self._hold.mark(bars)

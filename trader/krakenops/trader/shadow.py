@@ -14,8 +14,8 @@ from krakenops.core.config import EnvironmentConfig
 from krakenops.core.jsonlog import event
 from krakenops.core.records import ShadowFill, ShadowRecord
 from krakenops.trader.engine import StepReport, TradingEngine
+from krakenops.trader.market import Bar
 from krakenops.trader.model import load_candidate_model
-from krakenops.trader.pipeline import Bar
 from krakenops.trader.replay.backtest import build_engine
 
 __all__ = ["ShadowBook", "shadow_log_path"]

@@ -17,7 +17,7 @@ from krakenops.core.marketdata import Bars
 from krakenops.trader.engine import StepReport, TradingEngine
 from krakenops.trader.execution.orders import Fill, Side
 from krakenops.trader.model import ConfidenceModel
-from krakenops.trader.pipeline import Bar, DecisionPipeline, RegimeSource
+from krakenops.trader.pipeline import DecisionPipeline, RegimeSource
 from krakenops.trader.portfolio import Portfolio
 from krakenops.trader.regime import REGIME_CODES
 from krakenops.trader.replay.quiet import QuietSteps
@@ -27,7 +27,7 @@ from krakenops.trader.risk import RiskManager
 from krakenops.trader.strategies import Strategy, StrategySelector
 from krakenops.trader.venues.paper.client import PaperKrakenSimulator
 
-__all__ = ["BacktestResult", "SignalRecord", "aligned_steps", "build_engine", "run_backtest"]
+__all__ = ["BacktestResult", "SignalRecord", "build_engine", "run_backtest"]
 
 
 @dataclass
@@ -56,37 +56,6 @@ class BacktestResult:
     regime_bars: dict[str, int]  # steps spent in each regime
     bar_steps: int  # symbol-bars processed after start_time: the unit of backtest speed
     kill_switch_trips: int  # counted rather than logged: a replay is not the live trader
-
-
-def aligned_steps(bars: Mapping[str, Bars]) -> Iterator[tuple[int, dict[str, Bar]]]:
-    """Every hour at least one symbol has a bar, with the bars of that hour by symbol.
-
-    Kraken writes no bar for an hour without trades: such a symbol is absent from that step and
-    is neither re-marked nor traded until its next bar.
-    """
-    series = [(symbol, b) for symbol, b in bars.items() if len(b)]
-    if not series:
-        return
-    times = np.unique(np.concatenate([b.time for _, b in series]))
-    # Built symbol by symbol, each bar straight into its hour's slot: one pass per series
-    # instead of a merge that looks at every symbol every hour. A series' times increase
-    # strictly (marketdata refuses anything else), so each slot gets a symbol at most once,
-    # and symbols go in each hour's dict in the order of `bars`, as a merge would put them.
-    steps: list[dict[str, Bar]] = [{} for _ in range(len(times))]
-    for symbol, b in series:
-        slots = np.searchsorted(times, b.time).tolist()
-        made = map(
-            Bar,
-            b.time.tolist(),
-            b.open.tolist(),
-            b.high.tolist(),
-            b.low.tolist(),
-            b.close.tolist(),
-            b.volume.tolist(),
-        )
-        for slot, bar in zip(slots, made, strict=True):
-            steps[slot][symbol] = bar
-    yield from zip(times.tolist(), steps, strict=True)
 
 
 def build_engine(

@@ -20,10 +20,11 @@ from krakenops.core.config import EnvironmentConfig
 from krakenops.core.marketdata import BAR_SECONDS, Bars
 from krakenops.trader.engine import StepReport, TradingEngine
 from krakenops.trader.execution.orders import ExecutionClient, Side
+from krakenops.trader.market import aligned_steps
 from krakenops.trader.model import ConfidenceModel
 from krakenops.trader.pipeline import DecisionPipeline
 from krakenops.trader.portfolio import Portfolio
-from krakenops.trader.replay.backtest import aligned_steps, build_engine
+from krakenops.trader.replay.backtest import build_engine
 from krakenops.trader.risk import RiskManager
 
 __all__ = ["ParityMetrics", "ParityReport", "run_parity"]

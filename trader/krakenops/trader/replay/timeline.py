@@ -11,7 +11,7 @@ import numpy.typing as npt
 from krakenops.core.features import WARMUP_BARS, batch_features
 from krakenops.core.marketdata import BAR_SECONDS, Bars
 from krakenops.core.window import DowntimeWindow
-from krakenops.trader.pipeline import Bar, KnownFeatures
+from krakenops.trader.market import Bar, KnownFeatures
 from krakenops.trader.regime import (
     MarketState,
     Regime,
