@@ -40,6 +40,7 @@ class Unwatched:
         self.rules = rules
         self.name = rules.name
         self.regimes = rules.regimes
+        self.hedges = rules.hedges
 
     def entries(self, step: Step) -> list[Signal]:
         return self.rules.entries(step)

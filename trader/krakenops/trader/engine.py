@@ -262,7 +262,8 @@ class TradingEngine:
         opens = proposal is not None and proposal.opens_risk
         report.fills.append(BookedFill(fill, strategy, opens, signal))
         position = self.portfolio.positions.get(fill.symbol)
-        if position is not None and strategy == "defensive_hedge":
+        owner = self.pipeline.strategies.get(strategy)
+        if position is not None and owner is not None and owner.hedges:
             position.hedged_at = report.time
         if closed is not None:
             report.closed.append(closed)

@@ -91,6 +91,7 @@ class Strategy(Protocol):
 
     name: str
     regimes: frozenset[Regime]
+    hedges: bool  # its sales are hedges: the position sold down notes when (`hedged_at`)
 
     def entries(self, step: Step) -> list[Signal]:
         """Signals to open (or, for defensive strategies, to reduce) positions at this step."""

@@ -101,6 +101,7 @@ class Rules:
 
     name: str
     regimes: frozenset[Regime]
+    hedges: bool = False
     stop_ranges: float = 0.0
     stop_exits: bool = True  # False: the entry's stop only sizes it, and never sells it
     trail_ranges: float | None = None
