@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import EnvironmentConfig, load_config
 from krakenops.core.marketdata import Bars, load_symbol
-from krakenops.trader.engine import TradingEngine
+from krakenops.trader.engine import TradingEngine, build_engine
 from krakenops.trader.portfolio import Position
-from krakenops.trader.replay.backtest import build_engine
 from krakenops.trader.replay.quiet import QuietSteps
 from krakenops.trader.replay.timeline import Timeline
+from krakenops.trader.venues.paper.client import PaperKrakenSimulator
 from tests.conftest import PAPER_CONFIG
 
 CONFIG = load_config(PAPER_CONFIG)
@@ -78,7 +78,10 @@ def engine_at_start(
     config: EnvironmentConfig, timeline: Timeline
 ) -> tuple[TradingEngine, ManualClock]:
     clock = ManualClock(datetime.fromtimestamp(int(timeline.opens[0]), UTC))
-    return build_engine(config, clock, None, tuple(timeline.series)), clock
+    simulator = PaperKrakenSimulator.from_settings(config.spec.paper, clock)
+    return build_engine(
+        config, clock, simulator, lambda: None, symbols=tuple(timeline.series)
+    ), clock
 
 
 def step_by_step(

@@ -15,7 +15,7 @@ from krakenops.core.clock import ManualClock
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.features import WARMUP_BARS
 from krakenops.core.marketdata import BAR_SECONDS, Bars, load_symbol
-from krakenops.trader.engine import StepReport
+from krakenops.trader.engine import StepReport, build_engine
 from krakenops.trader.execution.orders import Fill, Side
 from krakenops.trader.market import aligned_steps
 from krakenops.trader.model import ConfidenceModel, SklearnConfidenceModel
@@ -23,10 +23,10 @@ from krakenops.trader.regime import Regime, RegimeEngine
 from krakenops.trader.replay.backtest import (
     BacktestResult,
     SignalRecord,
-    build_engine,
     run_backtest,
 )
 from krakenops.trader.strategies import Strategy, StrategySelector, default_strategies
+from krakenops.trader.venues.paper.client import PaperKrakenSimulator
 from tests.trader.models import fitted
 from tests.trader.replay.test_wakeups import EMA_ONLY, EmaCross
 from tests.trader.strategies.breakout import VolumeBreakout
@@ -114,7 +114,16 @@ def every_step(
     chosen = {s: bars[s].between(None, end_time) for s in symbols}
     first = min(int(b.time[0]) for b in chosen.values() if len(b))
     clock = ManualClock(datetime.fromtimestamp(first, UTC))
-    engine = build_engine(config, clock, model, symbols, strategies=strategies, selector=selector)
+    engine = build_engine(
+        config,
+        clock,
+        PaperKrakenSimulator.from_settings(config.spec.paper, clock),
+        lambda: model,
+        symbols=symbols,
+        strategies=strategies,
+        selector=selector,
+        log_events=False,
+    )
     assert isinstance(engine.pipeline.regime, RegimeEngine)  # read live, not replayed from a path
     seen = EveryStep()
     for time, step_bars in aligned_steps(chosen):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
+from krakenops.core.clock import Clock
+from krakenops.core.config import EnvironmentConfig
 from krakenops.core.jsonlog import event
 from krakenops.trader.execution.orders import (
     ExecutionClient,
@@ -19,14 +22,15 @@ from krakenops.trader.execution.orders import (
     Side,
 )
 from krakenops.trader.market import Bar, KnownFeatures
-from krakenops.trader.pipeline import DecisionPipeline, SignalInputs
+from krakenops.trader.model import ConfidenceModel
+from krakenops.trader.pipeline import DecisionPipeline, RegimeSource, SignalInputs
 from krakenops.trader.portfolio import ClosedTrade, Portfolio
 from krakenops.trader.regime import Regime
 from krakenops.trader.resting import RestingEntries
 from krakenops.trader.risk import Denial, Proposal, RiskManager
-from krakenops.trader.strategies import SymbolView
+from krakenops.trader.strategies import Strategy, StrategySelector, SymbolView
 
-__all__ = ["BookedFill", "RestingOrder", "StepReport", "TradingEngine"]
+__all__ = ["BookedFill", "RestingOrder", "StepReport", "TradingEngine", "build_engine"]
 
 log = logging.getLogger(__name__)
 
@@ -310,4 +314,45 @@ def _log_denial(proposal: Proposal, denial: Denial) -> None:
         symbol=intent.symbol,
         strategy=intent.strategy,
         client_order_id=intent.client_order_id,
+    )
+
+
+def build_engine(
+    config: EnvironmentConfig,
+    clock: Clock,
+    client: ExecutionClient,
+    model: Callable[[], ConfidenceModel | None],
+    *,
+    symbols: tuple[str, ...] | None = None,
+    portfolio: Portfolio | None = None,
+    risk_state: Path | None = None,
+    entries: RestingEntries | None = None,
+    strategies: Mapping[str, Strategy] | None = None,
+    selector: StrategySelector | None = None,
+    regime: RegimeSource | None = None,
+    log_events: bool = True,
+) -> TradingEngine:
+    """The engine of every mode, trading on `client` for the book `portfolio` (a fresh one
+    holding the venue's USD if none is given), with the risk state kept at `risk_state`.
+
+    `symbols` default to the universe; `strategies`, `selector` and `regime` replace the default
+    policy's. `log_events` False: the risk manager counts its kill-switch trips without logging
+    them and the engine logs no decision, as a replay's.
+    """
+    spec = config.spec
+    if portfolio is None:
+        portfolio = Portfolio(client.balances().get("USD", 0.0))
+    window = spec.downtime.window()
+    risk = RiskManager(spec.risk, window, clock, portfolio, risk_state, log_events=log_events)
+    pipeline = DecisionPipeline(
+        symbols or spec.universe.symbols,
+        spec.risk,
+        portfolio,
+        model,
+        strategies=strategies,
+        selector=selector,
+        regime=regime,
+    )
+    return TradingEngine(
+        pipeline, risk, client, portfolio, log_decisions=log_events, entries=entries
     )

@@ -15,7 +15,7 @@ from krakenops.core.config import EnvironmentConfig
 from krakenops.core.jsonlog import event
 from krakenops.core.marketdata import BAR_SECONDS
 from krakenops.core.window import WindowPhase, WindowStatus
-from krakenops.trader.engine import StepReport, TradingEngine
+from krakenops.trader.engine import StepReport, build_engine
 from krakenops.trader.execution.orders import Fill, Side
 from krakenops.trader.execution.registry import Venue
 from krakenops.trader.feeds import MarketFeed
@@ -24,10 +24,8 @@ from krakenops.trader.journal import Journal
 from krakenops.trader.market import HourBars
 from krakenops.trader.metrics import TraderMetrics
 from krakenops.trader.modelwatch import ModelWatch
-from krakenops.trader.pipeline import DecisionPipeline
 from krakenops.trader.portfolio import UNOWNED, ClosedTrade, Portfolio, Position
 from krakenops.trader.resting import RestingEntries
-from krakenops.trader.risk import RiskManager
 from krakenops.trader.shadow import ShadowBook
 
 __all__ = ["Reconciliation", "TradingLoop", "reconcile"]
@@ -219,20 +217,23 @@ class TradingLoop:
             )
         self.portfolio = portfolio
         self.models = ModelWatch(store)
-        self.risk = RiskManager(
-            spec.risk, self.window, clock, portfolio, self.journal.risk_state_path
+        entries = RestingEntries(self.journal.risk_state_path.with_name("resting_entries.json"))
+        self.engine = build_engine(
+            config,
+            clock,
+            venue.client,
+            self.models.current,
+            portfolio=portfolio,
+            risk_state=self.journal.risk_state_path,
+            entries=entries,
         )
+        self.risk = self.engine.risk
         for trade in book.closed:
             self._count_closed_at_venue(trade)
         if book.changes:
             # Counted once: a start that dies before the book is next saved must not find these
             # round trips again and count them a second time.
             self.journal.save_positions(portfolio)
-        pipeline = DecisionPipeline(
-            spec.universe.symbols, spec.risk, portfolio, self.models.current
-        )
-        entries = RestingEntries(self.journal.risk_state_path.with_name("resting_entries.json"))
-        self.engine = TradingEngine(pipeline, self.risk, venue.client, portfolio, entries=entries)
         self._adopt_open_orders()
         self.started = int(clock.now().timestamp())
         self.iterations = 0

@@ -14,20 +14,17 @@ import numpy.typing as npt
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.marketdata import Bars
-from krakenops.trader.engine import StepReport, TradingEngine
+from krakenops.trader.engine import StepReport, build_engine
 from krakenops.trader.execution.orders import Fill, Side
 from krakenops.trader.model import ConfidenceModel
-from krakenops.trader.pipeline import DecisionPipeline, RegimeSource
-from krakenops.trader.portfolio import Portfolio
 from krakenops.trader.regime import REGIME_CODES
 from krakenops.trader.replay.quiet import QuietSteps
 from krakenops.trader.replay.timeline import ReplayedRegime, Timeline
 from krakenops.trader.replay.wakeups import Wakeups
-from krakenops.trader.risk import RiskManager
 from krakenops.trader.strategies import Strategy, StrategySelector
 from krakenops.trader.venues.paper.client import PaperKrakenSimulator
 
-__all__ = ["BacktestResult", "SignalRecord", "build_engine", "run_backtest"]
+__all__ = ["BacktestResult", "SignalRecord", "run_backtest"]
 
 
 @dataclass
@@ -56,37 +53,6 @@ class BacktestResult:
     regime_bars: dict[str, int]  # steps spent in each regime
     bar_steps: int  # symbol-bars processed after start_time: the unit of backtest speed
     kill_switch_trips: int  # counted rather than logged: a replay is not the live trader
-
-
-def build_engine(
-    config: EnvironmentConfig,
-    clock: ManualClock,
-    model: ConfidenceModel | None,
-    symbols: tuple[str, ...],
-    *,
-    strategies: Mapping[str, Strategy] | None = None,
-    selector: StrategySelector | None = None,
-    regime: RegimeSource | None = None,
-    log_events: bool = True,
-) -> TradingEngine:
-    """The paper-trading engine with nothing on disk: simulator, risk manager, pipeline.
-
-    `log_events` False: the risk manager counts its kill-switch trips without logging them.
-    """
-    spec = config.spec
-    simulator = PaperKrakenSimulator.from_settings(spec.paper, clock)
-    portfolio = Portfolio(simulator.balances()["USD"])
-    risk = RiskManager(spec.risk, spec.downtime.window(), clock, portfolio, log_events=log_events)
-    pipeline = DecisionPipeline(
-        symbols,
-        spec.risk,
-        portfolio,
-        lambda: model,
-        strategies=strategies,
-        selector=selector,
-        regime=regime,
-    )
-    return TradingEngine(pipeline, risk, simulator, portfolio, log_decisions=False)
 
 
 @contextmanager
@@ -140,8 +106,9 @@ def run_backtest(
     engine = build_engine(
         config,
         clock,
-        model,
-        symbols,
+        PaperKrakenSimulator.from_settings(config.spec.paper, clock),
+        lambda: model,
+        symbols=symbols,
         strategies=strategies,
         selector=selector,
         regime=regime,

@@ -18,14 +18,11 @@ from prometheus_client import CollectorRegistry, Gauge
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.marketdata import BAR_SECONDS, Bars
-from krakenops.trader.engine import StepReport, TradingEngine
+from krakenops.trader.engine import StepReport, build_engine
 from krakenops.trader.execution.orders import ExecutionClient, Side
 from krakenops.trader.market import aligned_steps
 from krakenops.trader.model import ConfidenceModel
-from krakenops.trader.pipeline import DecisionPipeline
-from krakenops.trader.portfolio import Portfolio
-from krakenops.trader.replay.backtest import build_engine
-from krakenops.trader.risk import RiskManager
+from krakenops.trader.venues.paper.client import PaperKrakenSimulator
 
 __all__ = ["ParityMetrics", "ParityReport", "run_parity"]
 
@@ -152,14 +149,15 @@ def run_parity(
     starting balance in USD, so both books start equal.
     """
     symbols = tuple(s for s in config.spec.universe.symbols if s in bars and len(bars[s]))
-    paper = build_engine(config, clock, model, symbols)
+    simulator = PaperKrakenSimulator.from_settings(config.spec.paper, clock)
+    paper = build_engine(config, clock, simulator, lambda: model, symbols=symbols, log_events=False)
     starting = paper.portfolio.equity()
     cash = live.balances().get("USD", 0.0)
     if abs(cash - starting) > 0.01:
         raise ValueError(
             f"the live account holds {cash:.2f} USD, the simulator starts at {starting:.2f}"
         )
-    kraken = _live_engine(config, clock, model, symbols, live)
+    kraken = build_engine(config, clock, live, lambda: model, symbols=symbols, log_events=False)
     paper_fills, live_fills = _Executions(), _Executions()
     steps = 0
     for t, step_bars in aligned_steps({s: bars[s].between(None, end_time) for s in symbols}):
@@ -191,18 +189,3 @@ def run_parity(
         paper_pnl_usd=float(paper.portfolio.equity() - starting),
         live_pnl_usd=float(kraken.portfolio.equity() - starting),
     )
-
-
-def _live_engine(
-    config: EnvironmentConfig,
-    clock: ManualClock,
-    model: ConfidenceModel | None,
-    symbols: tuple[str, ...],
-    client: ExecutionClient,
-) -> TradingEngine:
-    """The backtest's engine with `client` in the simulator's place and nothing else changed."""
-    spec = config.spec
-    portfolio = Portfolio(client.balances().get("USD", 0.0))
-    risk = RiskManager(spec.risk, spec.downtime.window(), clock, portfolio)
-    pipeline = DecisionPipeline(symbols, spec.risk, portfolio, lambda: model)
-    return TradingEngine(pipeline, risk, client, portfolio, log_decisions=False)
