@@ -14,7 +14,6 @@ from krakenops.core.config import EnvironmentConfig
 from krakenops.core.marketdata import BAR_SECONDS, load_symbol
 from krakenops.trader.commands import WARMUP, replay_feed
 from krakenops.trader.execution.orders import Fill, OrderIntent, OrderType, Side
-from krakenops.trader.execution.registry import paper_venue
 from krakenops.trader.journal import Journal, venue_state_path
 from krakenops.trader.loop import TradingLoop, reconcile
 from krakenops.trader.metrics import TraderMetrics
@@ -23,6 +22,7 @@ from krakenops.trader.regime import Regime
 from krakenops.trader.replay.backtest import run_backtest
 from krakenops.trader.risk import RiskManager
 from krakenops.trader.strategies import StableAllocator, Step
+from krakenops.trader.venues.paper.factory import paper_venue
 from tests.trader.simcalls import market_order
 from tests.trader.strategies.markets import view
 

@@ -22,8 +22,8 @@ from krakenops.trader.journal import venue_state_path
 from krakenops.trader.loop import TradingLoop
 from krakenops.trader.metrics import TraderMetrics
 from krakenops.trader.venues.kraken.errors import TradingHaltedError
-from krakenops.trader.venues.kraken.factory import kraken_api_url
 from krakenops.trader.venues.kraken.gateway import build_public_exchange
+from krakenops.trader.venues.kraken.settings import kraken_api_url
 
 __all__ = ["replay_feed", "run_trader", "trade_command"]
 

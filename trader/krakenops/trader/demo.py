@@ -15,11 +15,11 @@ from krakenops.core.clock import Clock
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.marketdata import BAR_SECONDS
 from krakenops.trader.chart import hold_curve
-from krakenops.trader.execution.registry import paper_venue
 from krakenops.trader.feeds import MarketFeed
 from krakenops.trader.journal import venue_state_path
 from krakenops.trader.loop import TradingLoop
 from krakenops.trader.metrics import TraderMetrics
+from krakenops.trader.venues.paper.factory import paper_venue
 
 __all__ = ["hold_return", "paper_replay", "summarise"]
 

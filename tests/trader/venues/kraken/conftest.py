@@ -21,7 +21,7 @@ from krakenops.trader.venues.kraken import (
     KrakenSettings,
     connect_live,
 )
-from krakenops.trader.venues.kraken.factory import KRAKEN_URL_ENV
+from krakenops.trader.venues.kraken.settings import KRAKEN_URL_ENV
 from tests.conftest import LIVE_CONFIG
 from tests.fakekraken import FakeKraken
 

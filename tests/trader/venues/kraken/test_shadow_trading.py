@@ -23,8 +23,8 @@ from krakenops.trader.model import MODEL_INPUT_NAMES, MODEL_SCHEMA_VERSION, load
 from krakenops.trader.replay.backtest import run_backtest
 from krakenops.trader.shadow import shadow_log_path
 from krakenops.trader.venues.kraken import Credentials
-from krakenops.trader.venues.kraken.factory import KRAKEN_URL_ENV
 from krakenops.trader.venues.kraken.gateway import build_public_exchange
+from krakenops.trader.venues.kraken.settings import KRAKEN_URL_ENV
 from krakenops.trainer.candidate import CandidateSpec, save_candidate
 from tests.fakekraken import FakeKraken
 from tests.trader.venues.kraken.conftest import LIVE_START

@@ -7,9 +7,9 @@ from krakenops.trader.venues.kraken.errors import (
     OrderRefusedError,
     TradingHaltedError,
 )
+from krakenops.trader.venues.kraken.factory import connect_live, live_probe
 from krakenops.trader.venues.kraken.ledger import OrderLedger
-from krakenops.trader.venues.kraken.live import connect_live, live_probe
-from krakenops.trader.venues.kraken.tracking import KrakenSettings
+from krakenops.trader.venues.kraken.settings import KrakenSettings
 
 __all__ = [
     "Credentials",

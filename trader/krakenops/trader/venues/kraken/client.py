@@ -29,7 +29,8 @@ from krakenops.trader.venues.kraken.ledger import LedgerOrder, OrderLedger
 from krakenops.trader.venues.kraken.metrics import KrakenMetrics
 from krakenops.trader.venues.kraken.reconcile import Reconciler
 from krakenops.trader.venues.kraken.rules import PairRules
-from krakenops.trader.venues.kraken.tracking import KrakenSettings, OrderTracker
+from krakenops.trader.venues.kraken.settings import KrakenSettings
+from krakenops.trader.venues.kraken.tracking import OrderTracker
 
 __all__ = ["KrakenExecutionClient"]
 

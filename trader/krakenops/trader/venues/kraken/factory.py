@@ -1,9 +1,9 @@
-"""Live mode's entry points: the Kraken venue from the mounted Secret, and the banner's real probe."""
+"""Live mode's venue: the Kraken client from the mounted Secret, started; and the banner's real probe."""
 
 from __future__ import annotations
 
 import logging
-import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
@@ -12,37 +12,67 @@ from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.clock import Clock
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.jsonlog import event
-from krakenops.core.verify import Check, ConnectivityProbe
+from krakenops.core.verify import Check, ConnectivityProbe, Outcome
+from krakenops.core.window import DowntimeWindow
 from krakenops.trader.execution.orders import ExecutionClient
 from krakenops.trader.execution.registry import VenueStartError
 from krakenops.trader.venues.kraken.client import KrakenExecutionClient
-from krakenops.trader.venues.kraken.credentials import load_credentials
+from krakenops.trader.venues.kraken.credentials import Credentials, SecretRedactor, load_credentials
 from krakenops.trader.venues.kraken.errors import CredentialsError, TradingHaltedError
-from krakenops.trader.venues.kraken.live import connect_live, live_probe
+from krakenops.trader.venues.kraken.gateway import KrakenGateway, build_exchange
+from krakenops.trader.venues.kraken.ledger import OrderLedger
+from krakenops.trader.venues.kraken.metrics import KrakenMetrics
+from krakenops.trader.venues.kraken.nonce import NonceSource
+from krakenops.trader.venues.kraken.ratelimit import TIERS, KrakenRateLimiter
+from krakenops.trader.venues.kraken.settings import KrakenSettings, kraken_api_url
 
 __all__ = [
-    "KRAKEN_URL_ENV",
     "LiveVenue",
-    "kraken_api_url",
+    "connect_live",
     "ledger_dir",
     "live_connectivity",
+    "live_probe",
     "live_venue",
 ]
 
 log = logging.getLogger("krakenops.trader.venues.kraken")
 
-# Points the public and private API at another base URL (a test exchange); unset, ccxt's own.
-KRAKEN_URL_ENV = "KRAKENOPS_KRAKEN_URL"
-
-
-def kraken_api_url() -> str | None:
-    """Kraken's API base URL from `KRAKENOPS_KRAKEN_URL`, or None for api.kraken.com."""
-    return os.environ.get(KRAKEN_URL_ENV) or None
-
 
 def ledger_dir(config: EnvironmentConfig) -> Path:
     """The environment's ledger root: the order ledger and the nonce reservation live there."""
     return ArtifactStore(config.spec.artifacts, config.env_id).ledger
+
+
+def connect_live(
+    ledger_dir: Path,
+    clock: Clock,
+    symbols: Iterable[str],
+    *,
+    credentials: Credentials | None = None,
+    settings: KrakenSettings | None = None,
+    api_url: str | None = None,
+    registry: CollectorRegistry | None = None,
+    window: DowntimeWindow | None = None,
+) -> KrakenExecutionClient:
+    """A live client, not yet started: call `start()` before the first order.
+
+    `window` is the environment's downtime window: no order reaches Kraken in it.
+    """
+    credentials = credentials or load_credentials()
+    SecretRedactor(credentials.secrets()).install()
+    settings = settings or KrakenSettings()
+    ledger_dir.mkdir(parents=True, exist_ok=True)
+    exchange = build_exchange(
+        credentials, NonceSource(ledger_dir / "kraken-nonce"), settings.request_timeout, api_url
+    )
+    metrics = KrakenMetrics(registry)
+    gateway = KrakenGateway(
+        exchange, KrakenRateLimiter(TIERS[settings.tier], clock), metrics, clock
+    )
+    ledger = OrderLedger(ledger_dir / "kraken-orders.jsonl")
+    return KrakenExecutionClient(
+        gateway, ledger, clock, symbols, settings=settings, metrics=metrics, window=window
+    )
 
 
 class LiveVenue:
@@ -94,6 +124,35 @@ def live_venue(
         client.ledger.close()
         raise VenueStartError(f"Kraken: {error}") from None
     return LiveVenue(client)
+
+
+def live_probe(
+    clock: Clock,
+    ledger_dir: Path,
+    api_url: str | None = None,
+    registry: CollectorRegistry | None = None,
+) -> ConnectivityProbe:
+    """The start-up banner's connectivity line for live mode: credentials, AssetPairs, BalanceEx."""
+
+    def probe(config: EnvironmentConfig) -> Check:
+        try:
+            client = connect_live(
+                ledger_dir, clock, config.spec.universe.symbols, api_url=api_url, registry=registry
+            )
+            rules = client.gateway.load_rules()
+            held = client.gateway.balances()
+        except CredentialsError as error:
+            return Check(Outcome.FAIL, f"Kraken connectivity: {error}")
+        except Exception as error:  # any failure here is a failed check, said plainly
+            log.debug("probe failed", exc_info=True)
+            return Check(Outcome.FAIL, f"Kraken connectivity: {type(error).__name__}: {error}")
+        return Check(
+            Outcome.PASS,
+            "Kraken connectivity: API READY (live)",
+            (f"{len(rules)} pairs, balances for {', '.join(sorted(held)) or 'no assets'}",),
+        )
+
+    return probe
 
 
 def live_connectivity(clock: Clock) -> ConnectivityProbe:

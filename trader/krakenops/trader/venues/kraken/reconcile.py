@@ -10,7 +10,8 @@ from krakenops.core.jsonlog import event
 from krakenops.trader.execution.orders import OrderStatus
 from krakenops.trader.venues.kraken.gateway import KrakenGateway
 from krakenops.trader.venues.kraken.ledger import OrderLedger
-from krakenops.trader.venues.kraken.tracking import KrakenSettings, OrderTracker
+from krakenops.trader.venues.kraken.settings import KrakenSettings
+from krakenops.trader.venues.kraken.tracking import OrderTracker
 
 __all__ = ["Reconciler", "ReconciliationReport"]
 

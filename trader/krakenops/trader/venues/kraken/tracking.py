@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NoReturn
 
@@ -16,29 +15,11 @@ from krakenops.trader.execution.orders import OrderStatus
 from krakenops.trader.venues.kraken.gateway import KrakenGateway
 from krakenops.trader.venues.kraken.ledger import LedgerFill, LedgerOrder, OrderLedger
 from krakenops.trader.venues.kraken.metrics import KrakenMetrics
+from krakenops.trader.venues.kraken.settings import KrakenSettings
 
-__all__ = ["KrakenSettings", "OrderTracker"]
+__all__ = ["OrderTracker"]
 
 log = logging.getLogger("krakenops.trader.venues.kraken")
-
-
-@dataclass(frozen=True)
-class KrakenSettings:
-    """How patient the client is with Kraken, in seconds and attempts."""
-
-    tier: str = "starter"  # the account's verification tier, for the rate counters
-    request_timeout: float = 10.0  # one HTTP call; after it the outcome of an AddOrder is unknown
-    order_deadline: float = (
-        15.0  # Kraken's AddOrder `deadline` (2..60 s): later arrivals are rejected
-    )
-    deadline_grace: float = 2.0  # extra wait past a deadline before trusting "not found"
-    submit_attempts: int = (
-        4  # AddOrder attempts, each only after the previous one is known to have failed
-    )
-    lookup_attempts: int = 6  # failed lookups in a row before the client gives up and halts
-    backoff: float = 1.0  # first wait after a failure; doubles each time
-    balance_tolerance_usd: Decimal = Decimal("0.01")
-    balance_tolerance_asset: Decimal = Decimal("0.00000001")
 
 
 class OrderTracker:
