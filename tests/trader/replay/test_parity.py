@@ -14,7 +14,8 @@ from krakenops.core.clock import ManualClock
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.marketdata import Bars
 from krakenops.trader.replay.parity import ParityMetrics, ParityReport, run_parity
-from krakenops.trader.venues.kraken import Credentials, connect_live
+from krakenops.trader.venues.kraken.credentials import Credentials
+from krakenops.trader.venues.kraken.factory import connect_live
 from tests.fakekraken import FakeKraken
 from tests.trader.venues.kraken.conftest import LIVE_START
 

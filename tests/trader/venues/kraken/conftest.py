@@ -15,13 +15,10 @@ from krakenops.core.clock import ManualClock
 from krakenops.core.config import EnvironmentConfig, load_config
 from krakenops.core.marketdata import Bars, load_symbol
 from krakenops.core.window import DowntimeWindow
-from krakenops.trader.venues.kraken import (
-    Credentials,
-    KrakenExecutionClient,
-    KrakenSettings,
-    connect_live,
-)
-from krakenops.trader.venues.kraken.settings import KRAKEN_URL_ENV
+from krakenops.trader.venues.kraken.client import KrakenExecutionClient
+from krakenops.trader.venues.kraken.credentials import Credentials
+from krakenops.trader.venues.kraken.factory import connect_live
+from krakenops.trader.venues.kraken.settings import KRAKEN_URL_ENV, KrakenSettings
 from tests.conftest import LIVE_CONFIG
 from tests.fakekraken import FakeKraken
 

@@ -15,12 +15,10 @@ from prometheus_client import CollectorRegistry
 from krakenops.core.clock import ManualClock
 from krakenops.core.marketdata import Bars
 from krakenops.trader.execution.orders import OrderIntent, OrderStatus, OrderType, Side
-from krakenops.trader.venues.kraken import (
-    Credentials,
-    KrakenExecutionClient,
-    TradingHaltedError,
-    connect_live,
-)
+from krakenops.trader.venues.kraken.client import KrakenExecutionClient
+from krakenops.trader.venues.kraken.credentials import Credentials
+from krakenops.trader.venues.kraken.errors import TradingHaltedError
+from krakenops.trader.venues.kraken.factory import connect_live
 from krakenops.trader.venues.kraken.gateway import kraken_client_id
 from krakenops.trader.venues.kraken.ledger import OrderLedger
 from tests.fakekraken import FakeKraken, Fault, FaultSchedule, RandomFaults

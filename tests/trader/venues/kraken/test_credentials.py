@@ -13,12 +13,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from krakenops.core.jsonlog import setup_logging
 from krakenops.core.verify import Outcome, verify_startup
 from krakenops.trader.execution.orders import OrderIntent, OrderType, Side
-from krakenops.trader.venues.kraken import (
-    Credentials,
-    CredentialsError,
-    live_probe,
-    load_credentials,
-)
+from krakenops.trader.venues.kraken.credentials import Credentials, load_credentials
+from krakenops.trader.venues.kraken.errors import CredentialsError
+from krakenops.trader.venues.kraken.factory import live_connectivity
+from krakenops.trader.venues.kraken.settings import KRAKEN_URL_ENV
 from tests.fakekraken import FakeKraken, Fault, FaultSchedule
 from tests.trader.venues.kraken.conftest import ClientFactory, write_secret
 
@@ -98,7 +96,8 @@ def test_the_live_probe_reaches_kraken_for_the_start_up_banner(
     monkeypatch.setenv(
         "KRAKENOPS_CREDENTIALS_DIR", str(write_secret(tmp_path / "secret", credentials))
     )
-    probe = live_probe(clock, tmp_path / "ledger", api_url=fake.url, registry=CollectorRegistry())
+    monkeypatch.setenv(KRAKEN_URL_ENV, fake.url)
+    probe = live_connectivity(clock)
     check = verify_startup(live_config, clock, probe).checks[-1]
     assert (check.outcome, check.text) == (Outcome.PASS, "Kraken connectivity: API READY (live)")
     monkeypatch.setenv("KRAKENOPS_CREDENTIALS_DIR", str(tmp_path / "nowhere"))

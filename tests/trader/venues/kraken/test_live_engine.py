@@ -14,7 +14,7 @@ from krakenops.trader.engine import TradingEngine
 from krakenops.trader.pipeline import DecisionPipeline
 from krakenops.trader.portfolio import Portfolio
 from krakenops.trader.risk import DenialReason, Proposal, RiskManager
-from krakenops.trader.venues.kraken import KrakenExecutionClient
+from krakenops.trader.venues.kraken.client import KrakenExecutionClient
 from tests.fakekraken import FakeKraken, Fault, FaultSchedule
 from tests.trader.scripted import ScriptedPipeline, entry
 from tests.trader.venues.kraken.conftest import ClientFactory

@@ -15,7 +15,7 @@ from krakenops.core.config import EnvironmentConfig
 from krakenops.trader.commands import run_trader, trade_command
 from krakenops.trader.execution.registry import VenueStartError, load_venue
 from krakenops.trader.feeds import KrakenOHLCFeed
-from krakenops.trader.venues.kraken import Credentials
+from krakenops.trader.venues.kraken.credentials import Credentials
 from krakenops.trader.venues.kraken.factory import LiveVenue
 from krakenops.trader.venues.kraken.gateway import build_public_exchange
 from tests.fakekraken import FakeKraken

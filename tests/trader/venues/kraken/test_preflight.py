@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from krakenops.trader.execution.orders import OrderIntent, OrderType, Side
-from krakenops.trader.venues.kraken import TradingHaltedError
+from krakenops.trader.venues.kraken.errors import TradingHaltedError
 from krakenops.trader.venues.kraken.gateway import build_exchange
 from tests.fakekraken import FakeKraken, Fault, ScriptedFaults
 from tests.trader.venues.kraken.conftest import ClientFactory

@@ -8,7 +8,7 @@ import ccxt
 import pytest
 
 from krakenops.core.clock import ManualClock
-from krakenops.trader.venues.kraken import Credentials
+from krakenops.trader.venues.kraken.credentials import Credentials
 from krakenops.trader.venues.kraken.gateway import build_exchange
 from krakenops.trader.venues.kraken.ratelimit import (
     TIERS,

@@ -13,7 +13,7 @@ import pytest
 from krakenops.core.clock import ManualClock
 from krakenops.core.window import DowntimeWindow
 from krakenops.trader.execution.orders import OrderIntent, OrderStatus, OrderType, Side
-from krakenops.trader.venues.kraken import TradingHaltedError
+from krakenops.trader.venues.kraken.errors import TradingHaltedError
 from krakenops.trader.venues.kraken.gateway import GatewayKilledError, kraken_client_id
 from tests.fakekraken import FakeKraken, Fault, FaultSchedule
 from tests.trader.venues.kraken.conftest import ClientFactory

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from krakenops.core.jsonlog import JsonFormatter
-from krakenops.trader.venues.kraken import CredentialsError, SecretRedactor, load_credentials
-from krakenops.trader.venues.kraken.credentials import _GUARDS
+from krakenops.trader.venues.kraken.credentials import _GUARDS, SecretRedactor, load_credentials
+from krakenops.trader.venues.kraken.errors import CredentialsError
 
 SECRETS = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=12)
 

@@ -22,7 +22,7 @@ from krakenops.trader.metrics import TraderMetrics
 from krakenops.trader.model import MODEL_INPUT_NAMES, MODEL_SCHEMA_VERSION, load_candidate_model
 from krakenops.trader.replay.backtest import run_backtest
 from krakenops.trader.shadow import shadow_log_path
-from krakenops.trader.venues.kraken import Credentials
+from krakenops.trader.venues.kraken.credentials import Credentials
 from krakenops.trader.venues.kraken.gateway import build_public_exchange
 from krakenops.trader.venues.kraken.settings import KRAKEN_URL_ENV
 from krakenops.trainer.candidate import CandidateSpec, save_candidate

@@ -26,14 +26,7 @@ from krakenops.trader.venues.kraken.nonce import NonceSource
 from krakenops.trader.venues.kraken.ratelimit import TIERS, KrakenRateLimiter
 from krakenops.trader.venues.kraken.settings import KrakenSettings, kraken_api_url
 
-__all__ = [
-    "LiveVenue",
-    "connect_live",
-    "ledger_dir",
-    "live_connectivity",
-    "live_probe",
-    "live_venue",
-]
+__all__ = ["LiveVenue", "connect_live", "ledger_dir", "live_connectivity", "live_venue"]
 
 log = logging.getLogger("krakenops.trader.venues.kraken")
 
@@ -126,18 +119,18 @@ def live_venue(
     return LiveVenue(client)
 
 
-def live_probe(
-    clock: Clock,
-    ledger_dir: Path,
-    api_url: str | None = None,
-    registry: CollectorRegistry | None = None,
-) -> ConnectivityProbe:
-    """The start-up banner's connectivity line for live mode: credentials, AssetPairs, BalanceEx."""
+def live_connectivity(clock: Clock) -> ConnectivityProbe:
+    """The `krakenops.probes` entry for live mode: credentials, AssetPairs, BalanceEx, called."""
 
     def probe(config: EnvironmentConfig) -> Check:
         try:
+            # A registry of its own: the trader's registry gets the venue's metrics, not the probe's.
             client = connect_live(
-                ledger_dir, clock, config.spec.universe.symbols, api_url=api_url, registry=registry
+                ledger_dir(config),
+                clock,
+                config.spec.universe.symbols,
+                api_url=kraken_api_url(),
+                registry=CollectorRegistry(),
             )
             rules = client.gateway.load_rules()
             held = client.gateway.balances()
@@ -151,15 +144,5 @@ def live_probe(
             "Kraken connectivity: API READY (live)",
             (f"{len(rules)} pairs, balances for {', '.join(sorted(held)) or 'no assets'}",),
         )
-
-    return probe
-
-
-def live_connectivity(clock: Clock) -> ConnectivityProbe:
-    """The `krakenops.probes` entry for live mode: AssetPairs and BalanceEx, really called."""
-
-    def probe(config: EnvironmentConfig) -> Check:
-        # A registry of its own: the trader's registry gets the venue's metrics, not the probe's.
-        return live_probe(clock, ledger_dir(config), kraken_api_url(), CollectorRegistry())(config)
 
     return probe
