@@ -34,8 +34,6 @@ __all__ = ["BookedFill", "RestingOrder", "StepReport", "TradingEngine", "build_e
 
 log = logging.getLogger(__name__)
 
-VENUE_REJECTED = "venue_rejected"
-
 
 @dataclass(frozen=True, slots=True)
 class BookedFill:
@@ -332,16 +330,12 @@ def build_engine(
     regime: RegimeSource | None = None,
     log_events: bool = True,
 ) -> TradingEngine:
-    """The engine of every mode, trading on `client` for the book `portfolio` (a fresh one
-    holding the venue's USD if none is given), with the risk state kept at `risk_state`.
-
-    `symbols` default to the universe; `strategies`, `selector` and `regime` replace the default
-    policy's. `log_events` False: the risk manager counts its kill-switch trips without logging
-    them and the engine logs no decision, as a replay's.
-    """
+    """The engine of every mode, trading on `client` for `portfolio` (else a fresh book holding
+    the venue's USD) with its risk state at `risk_state` (else in memory). `symbols` default to
+    the universe; `strategies`, `selector` and `regime` replace the default policy's. With
+    `log_events` False, as in a replay, kill-switch trips are counted and nothing is logged."""
     spec = config.spec
-    if portfolio is None:
-        portfolio = Portfolio(client.balances().get("USD", 0.0))
+    portfolio = portfolio or Portfolio(client.balances().get("USD", 0.0))
     window = spec.downtime.window()
     risk = RiskManager(spec.risk, window, clock, portfolio, risk_state, log_events=log_events)
     pipeline = DecisionPipeline(

@@ -63,12 +63,8 @@ class TradingLoop:
         # On the wall clock a stop request must cut the wait short; a simulated clock just jumps.
         self._sleep: Callable[[float], object] = self._stop.wait if realtime else clock.sleep
         self.rejections: dict[str, int] = {}
-        portfolio, book = open_book(
-            self.journal.load_positions(),
-            venue.client,
-            spec.universe.symbols,
-            int(clock.now().timestamp()),
-        )
+        saved = self.journal.load_positions()
+        portfolio, book = open_book(saved, venue.client, spec.universe.symbols, clock)
         self.portfolio = portfolio
         self.models = ModelWatch(store)
         entries = RestingEntries(self.journal.risk_state_path.with_name("resting_entries.json"))

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from krakenops.core.clock import Clock
 from krakenops.core.jsonlog import event
 from krakenops.trader.execution.orders import ExecutionClient, Fill, Side
 from krakenops.trader.portfolio import UNOWNED, ClosedTrade, Portfolio, Position
@@ -25,15 +26,15 @@ class BookRestore:
 
 
 def open_book(
-    saved: Portfolio | None, client: ExecutionClient, symbols: tuple[str, ...], now: int
+    saved: Portfolio | None, client: ExecutionClient, symbols: tuple[str, ...], clock: Clock
 ) -> tuple[Portfolio, BookRestore]:
     """The book `saved` (a fresh one holding the venue's USD if none), restored to the venue's
-    balances and fills at `now`; what had to change is logged as an ERROR."""
+    balances and fills now; what had to change is logged as an ERROR."""
     balances = client.balances()
     portfolio = saved or Portfolio(balances.get("USD", 0.0))
     opened = min((p.opened_at for p in portfolio.positions.values()), default=None)
     fills = client.fills_since(datetime.fromtimestamp(opened, UTC)) if opened is not None else []
-    book = restore_book(portfolio, balances, symbols, now, fills)
+    book = restore_book(portfolio, balances, symbols, int(clock.now().timestamp()), fills)
     if book.changes:
         event(
             log,

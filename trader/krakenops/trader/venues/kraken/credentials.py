@@ -12,19 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from krakenops.core.api import CREDENTIALS_DIR, credentials_dir
+from krakenops.core.api import credentials_dir
 from krakenops.trader.venues.kraken.errors import CredentialsError
 
-__all__ = [
-    "DEFAULT_CREDENTIALS_DIR",
-    "REDACTED",
-    "Credentials",
-    "SecretRedactor",
-    "credentials_dir",
-    "load_credentials",
-]
+__all__ = ["REDACTED", "Credentials", "SecretRedactor", "load_credentials"]
 
-DEFAULT_CREDENTIALS_DIR = CREDENTIALS_DIR
 REDACTED = "[REDACTED]"
 _MAX_KEY = 512
 # Kraken's keys and secrets are base64 text: printable ASCII without whitespace.

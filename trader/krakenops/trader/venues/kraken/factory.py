@@ -113,8 +113,7 @@ def live_venue(
     try:
         client.start()
     except TradingHaltedError as error:
-        client.gateway.kill()
-        client.ledger.close()
+        LiveVenue(client).close()
         raise VenueStartError(f"Kraken: {error}") from None
     return LiveVenue(client)
 

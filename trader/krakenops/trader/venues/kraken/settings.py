@@ -18,13 +18,9 @@ class KrakenSettings:
 
     tier: str = "starter"  # the account's verification tier, for the rate counters
     request_timeout: float = 10.0  # one HTTP call; after it the outcome of an AddOrder is unknown
-    order_deadline: float = (
-        15.0  # Kraken's AddOrder `deadline` (2..60 s): later arrivals are rejected
-    )
+    order_deadline: float = 15.0  # AddOrder's `deadline` (2..60 s): Kraken rejects later arrivals
     deadline_grace: float = 2.0  # extra wait past a deadline before trusting "not found"
-    submit_attempts: int = (
-        4  # AddOrder attempts, each only after the previous one is known to have failed
-    )
+    submit_attempts: int = 4  # AddOrder attempts, each only once the one before surely failed
     lookup_attempts: int = 6  # failed lookups in a row before the client gives up and halts
     backoff: float = 1.0  # first wait after a failure; doubles each time
     balance_tolerance_usd: Decimal = Decimal("0.01")
