@@ -11,7 +11,7 @@ from pathlib import Path
 from bench.figures import Figure
 from krakenops.core.config import load_config
 from krakenops.core.marketdata import Bars, default_data_dir, load_symbol
-from krakenops.trader.backtest import run_backtest
+from krakenops.trader.replay.backtest import run_backtest
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "paper.kraken.crypto.global.yaml"
 SYMBOLS = ("BTC", "ETH")

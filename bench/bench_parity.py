@@ -15,8 +15,9 @@ from bench.figures import Figure
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import load_config
 from krakenops.core.marketdata import load_symbol
-from krakenops.trader.kraken import Credentials, connect_live
-from krakenops.trader.kraken.parity import ParityReport, run_parity
+from krakenops.trader.replay.parity import ParityReport, run_parity
+from krakenops.trader.venues.kraken.credentials import Credentials
+from krakenops.trader.venues.kraken.factory import connect_live
 from tests.fakekraken import FakeKraken
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "live.kraken.crypto.global.yaml"

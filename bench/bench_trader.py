@@ -18,12 +18,13 @@ from krakenops.core.features import FEATURE_NAMES, FeatureState, batch_features
 from krakenops.core.marketdata import Bars, load_symbol
 from krakenops.core.universe import CANONICAL
 from krakenops.core.window import DowntimeWindow
+from krakenops.trader.execution.orders import OrderIntent, OrderType, Side
+from krakenops.trader.market import Bar
 from krakenops.trader.model import MODEL_INPUT_NAMES, SklearnConfidenceModel
-from krakenops.trader.orders import OrderIntent, OrderType, Side
-from krakenops.trader.paper import PaperKrakenSimulator
-from krakenops.trader.pipeline import Bar, DecisionPipeline
+from krakenops.trader.pipeline import DecisionPipeline
 from krakenops.trader.portfolio import Portfolio
 from krakenops.trader.risk import RiskManager
+from krakenops.trader.venues.paper.client import PaperKrakenSimulator
 
 WINDOW = 500
 

@@ -83,7 +83,7 @@ def replay_speed(config: EnvironmentConfig, bars: Mapping[str, Bars]) -> tuple[f
     The first replay of a process also imports SciPy's filters for the features; the best of
     three is a replay as the trainer runs them, one after another.
     """
-    from krakenops.trader.backtest import run_backtest
+    from krakenops.trader.replay.backtest import run_backtest
 
     rates, steps = [], 0
     for _ in range(3):
@@ -98,8 +98,8 @@ def ema_cross_ours(config: EnvironmentConfig, bars: Bars) -> float:
     """Seconds for our replay engine to trade an EMA 12/48 cross on one symbol."""
     from collections.abc import Sequence
 
-    from krakenops.trader.backtest import run_backtest
     from krakenops.trader.regime import Regime
+    from krakenops.trader.replay.backtest import run_backtest
     from krakenops.trader.strategies import Held, Rules, StrategySelector
     from krakenops.trader.strategies.base import TREND
     from krakenops.trader.strategies.rules import Columns, Rule, Values

@@ -1,4 +1,5 @@
-"""Dependencies run one way: core <- trader <- trainer, and core <- operator."""
+"""Dependencies run one way: core <- trader <- trainer, and core <- operator; inside the trader,
+execution <- each venue <- the few parts that choose one (never the engine or the pipeline)."""
 
 from __future__ import annotations
 
@@ -17,19 +18,53 @@ ALLOWED = {
 }
 
 
-def imported_components(path: Path) -> set[str]:
+# Inside the trader each module or package is a part, each venue one of its own: `market` and
+# `execution` import no other part, a venue only `execution`, and only the parts named here may
+# import a venue or a replay.
+TRADER_IMPORTS = {
+    "market": set(),
+    "execution": set(),
+    "venues.paper": {"execution"},
+    "venues.kraken": {"execution"},
+}
+TRADER_IMPORTERS = {
+    "venues.paper": {"demo", "replay", "shadow"},
+    "venues.kraken": {"commands"},
+    "replay": set(),
+}
+
+
+def imported_modules(path: Path) -> set[str]:
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        names = []
         if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
+            found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module]
-        for name in names:
-            parts = name.split(".")
-            if parts[0] == "krakenops" and len(parts) > 1:
-                found.add(parts[1])
+            found.add(node.module)
     return found
+
+
+def imported_components(path: Path) -> set[str]:
+    parts = (name.split(".") for name in imported_modules(path))
+    return {p[1] for p in parts if p[0] == "krakenops" and len(p) > 1}
+
+
+def trader_part(parts: tuple[str, ...]) -> str:
+    """The part of the trader that the module at `parts` (below krakenops.trader) belongs to."""
+    return ".".join(parts[:2]) if parts[0] == "venues" and len(parts) > 1 else parts[0]
+
+
+def trader_imports() -> set[tuple[str, str]]:
+    """(importer, imported) for each import from one part of the trader of another."""
+    package = PROJECT / "trader" / "krakenops" / "trader"
+    found: set[tuple[str, str]] = set()
+    for path in package.rglob("*.py"):
+        importer = trader_part(path.relative_to(package).with_suffix("").parts)
+        for name in imported_modules(path):
+            parts = tuple(name.split("."))
+            if parts[:2] == ("krakenops", "trader") and len(parts) > 2:
+                found.add((importer, trader_part(parts[2:])))
+    return {(a, b) for a, b in found if a != b}
 
 
 @pytest.mark.parametrize("component", sorted(ALLOWED))
@@ -42,6 +77,13 @@ def test_component_imports_only_what_it_may(component: str):
         if imported_components(path) - ALLOWED[component]
     }
     assert not violations
+
+
+def test_the_trader_s_parts_import_one_way():
+    imports = trader_imports()
+    assert ("venues.kraken", "execution") in imports, "the checker sees the trader's imports"
+    assert {(a, b) for a, b in imports if b not in TRADER_IMPORTS.get(a, {b})} == set()
+    assert {(a, b) for a, b in imports if a not in TRADER_IMPORTERS.get(b, {a})} == set()
 
 
 # What `pip install krakenops` brings without an extra: all that core may import when it loads.

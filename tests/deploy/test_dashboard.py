@@ -11,8 +11,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from krakenops.operator.metrics import OperatorMetrics
-from krakenops.trader.kraken.metrics import KrakenMetrics
 from krakenops.trader.metrics import TraderMetrics
+from krakenops.trader.venues.kraken.metrics import KrakenMetrics
 from tests.monitoring.promql import series_names
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -18,7 +18,12 @@ from aiohttp import web
 
 from krakenops.core.clock import Clock
 from krakenops.core.marketdata import Bars
-from krakenops.trader.kraken.ratelimit import TIERS, DecayingCounter, cancel_penalty, rest_cost
+from krakenops.trader.venues.kraken.ratelimit import (
+    TIERS,
+    DecayingCounter,
+    cancel_penalty,
+    rest_cost,
+)
 from tests.fakekraken.engine import Engine, KrakenError
 from tests.fakekraken.faults import Fault, FaultSchedule
 from tests.fakekraken.tables import ASSETS

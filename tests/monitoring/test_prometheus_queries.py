@@ -22,12 +22,12 @@ from krakenops.trader.commands import replay_feed
 from krakenops.trader.demo import paper_replay
 from krakenops.trader.metrics import TraderMetrics
 from tests.conftest import PAPER_CONFIG
-from tests.kraken.conftest import ClientFactory
 from tests.monitoring.prometheus import Prometheus, free_port, running_prometheus
 from tests.monitoring.promql import selectors
 from tests.monitoring.tools import PROJECT, RULES
 from tests.operator.emulator import ApiServer
 from tests.operator.harness import TE, eventually, manifest, operator_running, set_ready
+from tests.trader.venues.kraken.conftest import ClientFactory
 
 PAPER = "paper-kraken-crypto-global"
 # A month of May 2022's hourly bars: enough for the policy to trade, reject and change regime.

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from krakenops.trader.orders import OrderIntent, OrderType, Side
-from krakenops.trader.pipeline import Bar, Decision, KnownFeatures
+from krakenops.trader.execution.orders import OrderIntent, OrderType, Side
+from krakenops.trader.market import Bar, KnownFeatures
+from krakenops.trader.pipeline import Decision
 from krakenops.trader.regime import Regime
 from krakenops.trader.risk import Proposal
-from krakenops.trader.strategies import SymbolView
+from krakenops.trader.strategies import Strategy, SymbolView
 from krakenops.trader.strategies.selector import Selection
 
 
@@ -22,6 +23,7 @@ class ScriptedPipeline:
 
     def __init__(self, steps: list[list[Proposal]]) -> None:
         self.steps, self.regime = steps, RegimeAt()
+        self.strategies: dict[str, Strategy] = {}  # none of them hedges
 
     def update(
         self, bars: Mapping[str, Bar], known: KnownFeatures | None = None

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from itertools import count
 
 from krakenops.core.universe import Universe
-from krakenops.trader.orders import Fill, OrderIntent, OrderResult, OrderType, Side
-from krakenops.trader.paper import PaperKrakenSimulator
+from krakenops.trader.execution.orders import Fill, OrderIntent, OrderResult, OrderType, Side
+from krakenops.trader.venues.paper.client import PaperKrakenSimulator
 
 _numbers = count(1)
 

@@ -12,12 +12,13 @@ from krakenops.core.clock import ManualClock
 from krakenops.core.config import RiskLimits
 from krakenops.core.window import DowntimeWindow
 from krakenops.trader.engine import TradingEngine
-from krakenops.trader.orders import OrderIntent, OrderType, Side
-from krakenops.trader.paper import PaperKrakenSimulator
-from krakenops.trader.pipeline import Bar, DecisionPipeline
+from krakenops.trader.execution.orders import OrderIntent, OrderType, Side
+from krakenops.trader.market import Bar
+from krakenops.trader.pipeline import DecisionPipeline
 from krakenops.trader.portfolio import UNOWNED, Portfolio, Position
 from krakenops.trader.resting import RestingEntries
 from krakenops.trader.risk import DenialReason, Proposal, RiskManager
+from krakenops.trader.venues.paper.client import PaperKrakenSimulator
 from tests.trader.scripted import ScriptedPipeline, exit_
 from tests.trader.simcalls import market_order
 

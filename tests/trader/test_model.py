@@ -13,6 +13,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from krakenops.core.artifacts import ArtifactStore, Candidate, IntegrityError
 from krakenops.core.features import FEATURE_NAMES
+from krakenops.trader.execution.orders import Side
 from krakenops.trader.model import (
     MODEL_INPUT_NAMES,
     STRATEGY_NAMES,
@@ -21,7 +22,6 @@ from krakenops.trader.model import (
     load_candidate_model,
     model_inputs,
 )
-from krakenops.trader.orders import Side
 from tests.trader.models import fitted, save
 
 

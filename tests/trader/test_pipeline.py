@@ -9,8 +9,8 @@ import numpy.typing as npt
 import pytest
 
 from krakenops.core.config import RiskLimits
+from krakenops.trader.execution.orders import Side
 from krakenops.trader.model import MODEL_INPUT_NAMES
-from krakenops.trader.orders import Side
 from krakenops.trader.pipeline import RULES_ONLY_CONFIDENCE, DecisionPipeline
 from krakenops.trader.portfolio import Portfolio, Position
 from krakenops.trader.regime import Regime, RegimeEngine

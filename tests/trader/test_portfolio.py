@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from krakenops.trader.orders import Fill, Side
+from krakenops.trader.execution.orders import Fill, Side
 from krakenops.trader.portfolio import Portfolio
 
 WHEN = datetime(2026, 2, 5, 10, tzinfo=UTC)

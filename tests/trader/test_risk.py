@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from krakenops.core.clock import ManualClock
 from krakenops.core.config import RiskLimits
 from krakenops.core.window import DowntimeWindow
-from krakenops.trader.orders import OrderIntent, OrderType, Side
+from krakenops.trader.execution.orders import OrderIntent, OrderType, Side
 from krakenops.trader.portfolio import ClosedTrade, Portfolio, Position
 from krakenops.trader.risk import (
     DenialReason,

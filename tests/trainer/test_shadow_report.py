@@ -14,7 +14,7 @@ from krakenops.core.artifacts import ArtifactStore
 from krakenops.core.atomic import append_jsonl
 from krakenops.core.marketdata import BAR_SECONDS
 from krakenops.core.records import ShadowRecord, ShadowReport, ShadowSource
-from krakenops.trader.backtest import run_backtest
+from krakenops.trader.replay.backtest import run_backtest
 from krakenops.trainer.commands import validate_command
 from krakenops.trainer.gates import performance
 from tests.conftest import PAPER_CONFIG

@@ -16,14 +16,14 @@ from krakenops.core.config import ConfigError, EnvironmentConfig, Mode
 from krakenops.core.jsonlog import setup_logging
 from krakenops.core.marketdata import BAR_SECONDS, MarketDataError, load_symbol
 from krakenops.core.verify import installed_probe, render, verify_startup
+from krakenops.trader.execution.registry import VenueStartError, load_venue
 from krakenops.trader.feeds import KrakenOHLCFeed, MarketFeed, ReplayFeed
 from krakenops.trader.journal import venue_state_path
-from krakenops.trader.kraken.errors import TradingHaltedError
-from krakenops.trader.kraken.startup import kraken_api_url
-from krakenops.trader.kraken.venue import build_public_exchange
 from krakenops.trader.loop import TradingLoop
 from krakenops.trader.metrics import TraderMetrics
-from krakenops.trader.venues import VenueStartError, load_venue
+from krakenops.trader.venues.kraken.errors import TradingHaltedError
+from krakenops.trader.venues.kraken.gateway import build_public_exchange
+from krakenops.trader.venues.kraken.settings import kraken_api_url
 
 __all__ = ["replay_feed", "run_trader", "trade_command"]
 

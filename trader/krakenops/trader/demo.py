@@ -19,7 +19,7 @@ from krakenops.trader.feeds import MarketFeed
 from krakenops.trader.journal import venue_state_path
 from krakenops.trader.loop import TradingLoop
 from krakenops.trader.metrics import TraderMetrics
-from krakenops.trader.venues import paper_venue
+from krakenops.trader.venues.paper.factory import paper_venue
 
 __all__ = ["hold_return", "paper_replay", "summarise"]
 

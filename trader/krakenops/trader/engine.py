@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
+from krakenops.core.clock import Clock
+from krakenops.core.config import EnvironmentConfig
 from krakenops.core.jsonlog import event
-from krakenops.trader.orders import (
+from krakenops.trader.execution.orders import (
     ExecutionClient,
     Fill,
     OrderIntent,
@@ -18,18 +21,18 @@ from krakenops.trader.orders import (
     OrderType,
     Side,
 )
-from krakenops.trader.pipeline import Bar, DecisionPipeline, KnownFeatures, SignalInputs
+from krakenops.trader.market import Bar, KnownFeatures
+from krakenops.trader.model import ConfidenceModel
+from krakenops.trader.pipeline import DecisionPipeline, RegimeSource, SignalInputs
 from krakenops.trader.portfolio import ClosedTrade, Portfolio
 from krakenops.trader.regime import Regime
 from krakenops.trader.resting import RestingEntries
 from krakenops.trader.risk import Denial, Proposal, RiskManager
-from krakenops.trader.strategies import SymbolView
+from krakenops.trader.strategies import Strategy, StrategySelector, SymbolView
 
-__all__ = ["BookedFill", "RestingOrder", "StepReport", "TradingEngine"]
+__all__ = ["BookedFill", "RestingOrder", "StepReport", "TradingEngine", "build_engine"]
 
 log = logging.getLogger(__name__)
-
-VENUE_REJECTED = "venue_rejected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +264,8 @@ class TradingEngine:
         opens = proposal is not None and proposal.opens_risk
         report.fills.append(BookedFill(fill, strategy, opens, signal))
         position = self.portfolio.positions.get(fill.symbol)
-        if position is not None and strategy == "defensive_hedge":
+        owner = self.pipeline.strategies.get(strategy)
+        if position is not None and owner is not None and owner.hedges:
             position.hedged_at = report.time
         if closed is not None:
             report.closed.append(closed)
@@ -308,4 +312,41 @@ def _log_denial(proposal: Proposal, denial: Denial) -> None:
         symbol=intent.symbol,
         strategy=intent.strategy,
         client_order_id=intent.client_order_id,
+    )
+
+
+def build_engine(
+    config: EnvironmentConfig,
+    clock: Clock,
+    client: ExecutionClient,
+    model: Callable[[], ConfidenceModel | None],
+    *,
+    symbols: tuple[str, ...] | None = None,
+    portfolio: Portfolio | None = None,
+    risk_state: Path | None = None,
+    entries: RestingEntries | None = None,
+    strategies: Mapping[str, Strategy] | None = None,
+    selector: StrategySelector | None = None,
+    regime: RegimeSource | None = None,
+    log_events: bool = True,
+) -> TradingEngine:
+    """The engine of every mode, trading on `client` for `portfolio` (else a fresh book holding
+    the venue's USD) with its risk state at `risk_state` (else in memory). `symbols` default to
+    the universe; `strategies`, `selector` and `regime` replace the default policy's. With
+    `log_events` False, as in a replay, kill-switch trips are counted and nothing is logged."""
+    spec = config.spec
+    portfolio = portfolio or Portfolio(client.balances().get("USD", 0.0))
+    window = spec.downtime.window()
+    risk = RiskManager(spec.risk, window, clock, portfolio, risk_state, log_events=log_events)
+    pipeline = DecisionPipeline(
+        symbols or spec.universe.symbols,
+        spec.risk,
+        portfolio,
+        model,
+        strategies=strategies,
+        selector=selector,
+        regime=regime,
+    )
+    return TradingEngine(
+        pipeline, risk, client, portfolio, log_decisions=log_events, entries=entries
     )

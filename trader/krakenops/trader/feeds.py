@@ -10,14 +10,11 @@ from typing import Any, Protocol
 from krakenops.core.jsonlog import event
 from krakenops.core.marketdata import BAR_SECONDS, Bars
 from krakenops.core.universe import Universe
-from krakenops.trader.backtest import aligned_steps
-from krakenops.trader.pipeline import Bar
+from krakenops.trader.market import Bar, HourBars, aligned_steps
 
-__all__ = ["KrakenOHLCFeed", "MarketFeed", "ReplayFeed", "Step"]
+__all__ = ["KrakenOHLCFeed", "MarketFeed", "ReplayFeed"]
 
 log = logging.getLogger(__name__)
-
-Step = tuple[int, dict[str, Bar]]  # bar open time, and the bars of that hour by symbol
 
 # Kraken answers at most 720 bars a call: thirty days of hours, more than the features' warm-up.
 KRAKEN_MAX_BARS = 720
@@ -26,7 +23,7 @@ KRAKEN_MAX_BARS = 720
 class MarketFeed(Protocol):
     """Closed hourly bars, each delivered once, oldest first."""
 
-    def poll(self, now: datetime) -> list[Step]:
+    def poll(self, now: datetime) -> list[HourBars]:
         """Every step whose bars have all closed by `now` and were not delivered before."""
         ...
 
@@ -35,16 +32,16 @@ class ReplayFeed:
     """Recorded bars released as a (simulated) clock passes each bar's close; gaps stay gaps."""
 
     def __init__(self, bars: Mapping[str, Bars]) -> None:
-        self._steps: Iterator[Step] = aligned_steps(bars)
-        self._next: Step | None = next(self._steps, None)
+        self._steps: Iterator[HourBars] = aligned_steps(bars)
+        self._next: HourBars | None = next(self._steps, None)
 
     @property
     def exhausted(self) -> bool:
         return self._next is None
 
-    def poll(self, now: datetime) -> list[Step]:
+    def poll(self, now: datetime) -> list[HourBars]:
         limit = now.timestamp()
-        ready: list[Step] = []
+        ready: list[HourBars] = []
         while self._next is not None and self._next[0] + BAR_SECONDS <= limit:
             ready.append(self._next)
             self._next = next(self._steps, None)
@@ -65,7 +62,7 @@ class KrakenOHLCFeed:
         self._last: dict[str, int] = {}  # open time of the newest bar delivered, by symbol
         self.failures = 0
 
-    def poll(self, now: datetime) -> list[Step]:
+    def poll(self, now: datetime) -> list[HourBars]:
         import ccxt
 
         limit = int(now.timestamp())

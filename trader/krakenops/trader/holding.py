@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from krakenops.trader.pipeline import Bar
+from krakenops.trader.market import Bar
 
 __all__ = ["BuyAndHold"]
 

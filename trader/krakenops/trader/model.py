@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from krakenops.core.artifacts import Candidate, IntegrityError
 from krakenops.core.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION
-from krakenops.trader.orders import Side
+from krakenops.trader.execution.orders import Side
 
 __all__ = [
     "MODEL_INPUT_NAMES",

@@ -12,8 +12,9 @@ import numpy.typing as npt
 
 from krakenops.core.config import RiskLimits
 from krakenops.core.features import FeatureState
+from krakenops.trader.execution.orders import OrderIntent, OrderType, Side
+from krakenops.trader.market import Bar, KnownFeatures
 from krakenops.trader.model import ConfidenceModel, model_inputs
-from krakenops.trader.orders import OrderIntent, OrderType, Side
 from krakenops.trader.portfolio import Portfolio
 from krakenops.trader.regime import MarketState, Regime, RegimeEngine, market_state
 from krakenops.trader.risk import CASH_MARGIN, Proposal, entry_quantity
@@ -29,41 +30,17 @@ from krakenops.trader.strategies import (
 )
 
 __all__ = [
-    "Bar",
     "Decision",
     "DecisionPipeline",
-    "KnownFeatures",
     "PipelineSettings",
     "RegimeSource",
     "SignalInputs",
 ]
 
-# A replay computes every bar's features ahead: by symbol, the vector and whether it is warm.
-KnownFeatures = Mapping[str, tuple[tuple[float, ...], bool]]
-
 # With no approved model every signal gets this confidence: mid-way, so rules-only trades are
 # sized between the smallest and the largest multiplier rather than at full size.
 RULES_ONLY_CONFIDENCE = 0.5
 SIZE_HAIRCUT = 0.995
-
-
-# Per-bar records are slotted but not frozen: a frozen dataclass's __init__ stores each field
-# through object.__setattr__, several times the cost of a plain one, and these are built for
-# every symbol every bar. Nothing mutates them.
-@dataclass(slots=True)
-class Bar:
-    """One closed hourly bar; `time` is its open, as in Kraken's OHLC."""
-
-    time: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-
-    @property
-    def close_time(self) -> int:
-        return self.time + 3600
 
 
 @dataclass(frozen=True)

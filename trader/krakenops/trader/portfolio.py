@@ -10,7 +10,7 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from krakenops.trader.orders import Fill, Side
+from krakenops.trader.execution.orders import Fill, Side
 
 __all__ = ["UNOWNED", "ClosedTrade", "Portfolio", "Position"]
 

@@ -18,7 +18,7 @@ from krakenops.core.clock import Clock
 from krakenops.core.config import RiskLimits
 from krakenops.core.jsonlog import event
 from krakenops.core.window import DowntimeWindow
-from krakenops.trader.orders import OrderIntent, Side
+from krakenops.trader.execution.orders import OrderIntent, Side
 from krakenops.trader.portfolio import ClosedTrade, Portfolio
 
 __all__ = [

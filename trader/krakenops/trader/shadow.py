@@ -13,10 +13,10 @@ from krakenops.core.clock import ManualClock
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.jsonlog import event
 from krakenops.core.records import ShadowFill, ShadowRecord
-from krakenops.trader.backtest import build_engine
-from krakenops.trader.engine import StepReport, TradingEngine
+from krakenops.trader.engine import StepReport, TradingEngine, build_engine
+from krakenops.trader.market import Bar
 from krakenops.trader.model import load_candidate_model
-from krakenops.trader.pipeline import Bar
+from krakenops.trader.venues.paper.client import PaperKrakenSimulator
 
 __all__ = ["ShadowBook", "shadow_log_path"]
 
@@ -69,11 +69,10 @@ class ShadowBook:
         # Its own clock, set to each step's close as a replay's is: the book's fills are stamped
         # with the bar they were decided on.
         book_clock = ManualClock(datetime.fromtimestamp(0, UTC))
-        symbols = config.spec.universe.symbols
         # Seeded as validation seeds its replay of this model, so a replay can check the book.
         seeded = config.with_seed(config.spec.paper.seed_for(candidate.sha256))
-        engine = build_engine(seeded, book_clock, model, symbols, log_events=False)
-        engine.log_decisions = False
+        simulator = PaperKrakenSimulator.from_settings(seeded.spec.paper, book_clock)
+        engine = build_engine(seeded, book_clock, simulator, lambda: model, log_events=False)
         return cls(store, engine, book_clock, candidate.model_id)
 
     def step(self, close: int, bars: Mapping[str, Bar], tradeable: bool) -> StepReport | None:

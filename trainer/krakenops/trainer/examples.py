@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from krakenops.core.atomic import read_jsonl
-from krakenops.trader.backtest import BacktestResult
-from krakenops.trader.orders import Fill, Side
+from krakenops.trader.execution.orders import Fill, Side
+from krakenops.trader.replay.backtest import BacktestResult
 
 __all__ = ["Example", "PaperLog", "flat_times", "history_examples", "read_paper_log"]
 

@@ -11,8 +11,8 @@ import numpy.typing as npt
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.marketdata import BAR_SECONDS, Bars
 from krakenops.core.records import Policy, PolicyFigures
-from krakenops.trader.backtest import BacktestResult, run_backtest
 from krakenops.trader.model import ConfidenceModel
+from krakenops.trader.replay.backtest import BacktestResult, run_backtest
 from krakenops.trainer.confidence import sharpe_sample
 from krakenops.trainer.gates import daily_returns, performance
 

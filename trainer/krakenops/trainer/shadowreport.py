@@ -16,8 +16,8 @@ from krakenops.core.clock import Clock
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.marketdata import BAR_SECONDS, Bars
 from krakenops.core.records import ShadowBookFigures, ShadowRecord, ShadowReport, ShadowSource
-from krakenops.trader.backtest import run_backtest
 from krakenops.trader.model import load_candidate_model
+from krakenops.trader.replay.backtest import run_backtest
 from krakenops.trainer.gates import daily_returns, performance
 
 __all__ = ["Curve", "shadow_report"]

@@ -14,8 +14,8 @@ from krakenops.core.config import EnvironmentConfig, Mode
 from krakenops.core.features import WARMUP_BARS
 from krakenops.core.marketdata import BAR_SECONDS, Bars
 from krakenops.core.records import CandidateMetrics, RegistryEvent, RegistryRecord, new_model_id
-from krakenops.trader.backtest import run_backtest
 from krakenops.trader.model import MODEL_INPUT_NAMES, MODEL_SCHEMA_VERSION, TRUSTED_TYPES
+from krakenops.trader.replay.backtest import run_backtest
 from krakenops.trainer.candidate import CandidateSpec, save_candidate
 from krakenops.trainer.dataset import Dataset, DatasetSnapshot, write_snapshot
 from krakenops.trainer.deadline import Deadline, DeadlineExceededError

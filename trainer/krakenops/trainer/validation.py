@@ -22,8 +22,8 @@ from krakenops.core.records import (
     RegistryRecord,
     ValidationReport,
 )
-from krakenops.trader.backtest import BacktestResult
 from krakenops.trader.model import load_candidate_model
+from krakenops.trader.replay.backtest import BacktestResult
 from krakenops.trainer.gates import DAY_SECONDS, evaluate_gates, performance
 from krakenops.trainer.paired import (
     Contender,

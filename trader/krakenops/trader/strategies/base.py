@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from krakenops.core.features import FEATURE_NAMES
-from krakenops.trader.orders import Side
+from krakenops.trader.execution.orders import Side
 from krakenops.trader.portfolio import Portfolio, Position
 from krakenops.trader.regime import Regime
 
@@ -91,6 +91,7 @@ class Strategy(Protocol):
 
     name: str
     regimes: frozenset[Regime]
+    hedges: bool  # its sales are hedges: the position sold down notes when (`hedged_at`)
 
     def entries(self, step: Step) -> list[Signal]:
         """Signals to open (or, for defensive strategies, to reduce) positions at this step."""

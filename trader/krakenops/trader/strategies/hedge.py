@@ -20,6 +20,7 @@ class DefensiveHedge(Rules):
 
     name = "defensive_hedge"
     regimes = frozenset({Regime.RISK_OFF, Regime.PANIC})
+    hedges = True
     fraction = 0.5  # small: at most half of a position per hedge
     max_ret_24 = -0.02  # the symbol fell at least 2% over the day ...
     max_trend = 0.0  # ... and its fast EMA is under its slow one

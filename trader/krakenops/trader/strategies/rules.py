@@ -82,7 +82,7 @@ def first_reason(rules: Sequence[Rule]) -> str | None:
 
 class Rules:
     """A strategy stated as rules, each written once: a step asks them of its bar, a replay
-    reads them ahead over the history (see `krakenops.trader.wakeups`).
+    reads them ahead over the history (see `krakenops.trader.replay.wakeups`).
 
     A subclass states:
     - `entry_rules`: when a symbol the book does not hold is bought, and why;
@@ -101,6 +101,7 @@ class Rules:
 
     name: str
     regimes: frozenset[Regime]
+    hedges: bool = False
     stop_ranges: float = 0.0
     stop_exits: bool = True  # False: the entry's stop only sizes it, and never sells it
     trail_ranges: float | None = None

@@ -1,0 +1,1 @@
+"""The venues an execution client trades on: the paper simulator and Kraken."""

@@ -1,0 +1,1 @@
+"""Kraken through ccxt: the live execution client, its ledger, rate limiter and safety checks."""

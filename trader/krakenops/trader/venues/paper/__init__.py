@@ -1,0 +1,1 @@
+"""The paper venue: a Kraken-like spot account simulated in process."""
