@@ -113,6 +113,57 @@ def test_incremental_features_equal_batch_features_on_any_bars(start, segments):
     assert_same_features(folded(bars), batch)
 
 
+def mixed_bars(n: int, seed: int, start: float, scale: float, flat: float, still: float) -> Bars:
+    """n bars, each drawn on its own: a move of any size from a ten-millionth to tenfold, or
+    (with chance `flat`) the same close again; no range and no volume with chance `still`."""
+    rng = np.random.default_rng(seed)
+    moves = rng.normal(0.0, scale, n) * 10.0 ** rng.integers(-4, 1, n)
+    moves[rng.random(n) < 0.01] = rng.choice([-2.3, 2.3])
+    moves[rng.random(n) < flat] = 0.0
+    close = start * np.exp(np.cumsum(moves))
+    quiet = rng.random(n) < still
+    high = np.where(quiet, close, close * (1.0 + rng.uniform(0.0, 0.05, n)))
+    low = np.where(quiet, close, close * (1.0 - rng.uniform(0.0, 0.05, n)))
+    volume = np.where(quiet, 0.0, rng.exponential(100.0, n))
+    return Bars(
+        symbol="BTC",
+        time=np.arange(n, dtype=np.int64) * HOUR,
+        open=close.copy(),
+        high=high,
+        low=low,
+        close=close,
+        volume=volume,
+        trades=np.ones(n, dtype=np.int64),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(1, 400),
+    seed=st.integers(0, 2**32 - 1),
+    start=st.floats(1e-3, 1e5),
+    scale=st.sampled_from([1e-3, 0.01, 0.05]),
+    flat=st.floats(0.0, 1.0),
+    still=st.floats(0.0, 1.0),
+)
+def test_the_fold_equals_the_batch_on_bars_drawn_one_by_one(n, seed, start, scale, flat, still):
+    """Every stretch and every window boundary, with any mix of quiet and wild bars in it."""
+    bars = mixed_bars(n, seed, start, scale, flat, still)
+    assert_same_features(folded(bars), batch_features(bars))
+
+
+def test_a_bar_without_a_positive_close_is_refused_and_the_state_goes_on():
+    bars = load_symbol("ETH").slice(0, 300)
+    state, reference = FeatureState(), folded(bars)
+    for i in range(len(bars)):
+        if i == 200:
+            with pytest.raises(ValueError, match="positive"):
+                state.fold(1.0, 0.0, 0.0, 1.0)
+        row = state.fold(bars.high[i], bars.low[i], bars.close[i], bars.volume[i])
+        assert_same_features(np.array(row), reference[i])
+    assert state.bars == len(bars)
+
+
 def test_batch_features_of_no_bars_is_empty():
     assert batch_features(load_symbol("ETH").slice(0, 0)).shape == (0, len(FEATURE_NAMES))
 
