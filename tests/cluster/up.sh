@@ -74,7 +74,8 @@ wait_for() {
       tail -n 20 "$dir/logs/$what.log" >&2 || true
       exit 1
     fi
-    alive "$what" || { echo "$what exited; see $dir/logs/$what.log:" >&2; tail -n 20 "$dir/logs/$what.log" >&2; exit 1; }
+    # The process itself, not `alive`: a child just forked may not have exec'd its command yet.
+    kill -0 "$(cat "$dir/run/$what.pid")" 2>/dev/null || { echo "$what exited; see $dir/logs/$what.log:" >&2; tail -n 20 "$dir/logs/$what.log" >&2; exit 1; }
     sleep 0.5
   done
 }
