@@ -160,8 +160,8 @@ class RegimeSettings:
     # How long after a panic a return to NEUTRAL counts as a recovery (Recovery Re-Entry's cue).
     recovery_bars: int = 72
 
-    # The hold bands, derived from the entry thresholds in this one place (and once: the engine
-    # reads them every bar): the engine's `holds` and the vectorised `holds_states` both read them.
+    # The hold bands, derived from the entry thresholds in this one place: `holds_states` reads
+    # them for one reading or for every step's.
     @cached_property
     def hold_panic_ret_24(self) -> float:
         return self.panic_ret_24_hot * self.hold
