@@ -45,17 +45,59 @@ def states_of(readings: Sequence[Reading]) -> MarketStates:
     return MarketStates(ret_24, ret_72, trend, vol_ratio, read)
 
 
+class Confirmation:
+    """The confirmation rule as a reader states it, one reading at a time: the reference that
+    `advance` (live and replay alike) must agree with. A reading other than the regime (or inside
+    the regime's hold band, which reads as the regime) must repeat `needed` updates in a row to
+    become the regime; NEUTRAL soon after leaving PANIC is a recovery."""
+
+    def __init__(self, settings: RegimeSettings | None) -> None:
+        self.settings = settings or RegimeSettings()
+        self.engine = RegimeEngine(self.settings)  # only for its classification and bands
+        self.regime, self.changes = Regime.NEUTRAL, 0
+        self.candidate, self.candidate_bars = Regime.NEUTRAL, 0
+        self.since_panic: int | None = None
+
+    @property
+    def recovering(self) -> bool:
+        return (
+            self.regime is Regime.NEUTRAL
+            and self.since_panic is not None
+            and self.since_panic <= self.settings.recovery_bars
+        )
+
+    def update(self, state: MarketState) -> None:
+        self.engine.regime = self.regime
+        reading = self.engine.classify(state)
+        if reading is not Regime.PANIC and self.engine.holds(state):
+            reading = self.regime
+        if self.since_panic is not None:
+            self.since_panic += 1
+        if reading is self.regime:
+            self.candidate_bars = 0
+            return
+        if reading is self.candidate:
+            self.candidate_bars += 1
+        else:
+            self.candidate, self.candidate_bars = reading, 1
+        if self.candidate_bars >= self.settings.needed(reading):
+            if self.regime is Regime.PANIC:
+                self.since_panic = 0
+            self.regime, self.candidate_bars = reading, 0
+            self.changes += 1
+
+
 def step_by_step(states: MarketStates, regime_settings: RegimeSettings | None) -> RegimePath:
-    """The engine the replay used to run: one update per step that has a reading."""
-    engine = RegimeEngine(regime_settings)
+    """The reference rule, one update per step that has a reading."""
+    machine = Confirmation(regime_settings)
     regimes, recovering = [], []
     for step in range(len(states)):
         state = states.at(step)
         if state is not None:
-            engine.update(state)
-        regimes.append(engine.regime)
-        recovering.append(engine.recovering)
-    return RegimePath(regimes, recovering, engine.changes)
+            machine.update(state)
+        regimes.append(machine.regime)
+        recovering.append(machine.recovering)
+    return RegimePath(regimes, recovering, machine.changes)
 
 
 def around(*values: float) -> list[float]:

@@ -108,6 +108,20 @@ def with_daily_loss(config: EnvironmentConfig, limit: float) -> EnvironmentConfi
     return config.model_copy(update={"spec": config.spec.model_copy(update={"risk": risk})})
 
 
+def woken_and_every(
+    config: EnvironmentConfig, bars: dict[str, Bars], cross: EmaCross
+) -> tuple[BacktestResult, BacktestResult]:
+    """The cross alone replayed woken where it might act, and asked at every step."""
+    woken = run_backtest(
+        config, bars, start_time=START, strategies={cross.name: cross}, selector=EMA_ONLY
+    )
+    asked = Unwatched(type(cross)())
+    every = run_backtest(
+        config, bars, start_time=START, strategies={cross.name: asked}, selector=EMA_ONLY
+    )
+    return woken, every
+
+
 def test_the_six_strategies_replay_the_same_woken_or_asked_every_step(
     paper_config: EnvironmentConfig, bars: dict[str, Bars]
 ) -> None:
@@ -135,19 +149,25 @@ def test_held_stretches_passed_over_still_trip_the_kill_switch(
     paper_config: EnvironmentConfig, bars: dict[str, Bars]
 ) -> None:
     # A daily limit tight enough that marks alone trip it, often between two decisions.
-    config = with_daily_loss(paper_config, 0.01)
     rules = EmaCross()
-    woken = run_backtest(
-        config, bars, start_time=START, strategies={rules.name: rules}, selector=EMA_ONLY
-    )
-    every = run_backtest(
-        config,
-        bars,
-        start_time=START,
-        strategies={rules.name: Unwatched(EmaCross())},
-        selector=EMA_ONLY,
-    )
+    woken, every = woken_and_every(with_daily_loss(paper_config, 0.01), bars, rules)
     assert woken.rejections.get("kill_switch", 0) > 10
     assert_same(woken, every)
     # The cross was asked only around its crossings, not at each of the replay's steps.
     assert rules.asked < len(woken.times) / 5
+
+
+class TrailingCross(EmaCross):
+    """The cross with a trailing stop that only sizes entries: it sells nothing, yet moves the
+    stop, which the risk manager reads as open risk."""
+
+    trail_ranges = 2.0
+
+
+@pytest.mark.parametrize("cross", [EmaCross, TrailingCross])
+def test_exits_reading_no_position_replay_the_same_woken_or_asked_every_step(
+    paper_config: EnvironmentConfig, bars: dict[str, Bars], cross: type[EmaCross]
+) -> None:
+    woken, every = woken_and_every(paper_config, bars, cross())
+    assert len(woken.fills) > 100
+    assert_same(woken, every)

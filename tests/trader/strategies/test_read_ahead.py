@@ -228,3 +228,7 @@ def test_exit_rules_that_read_the_position_are_read_ahead_for_each_position(
     stopped = Cross()
     stopped.stop_exits = True
     assert stopped.exits_anywhere(features.T, bars.close) is None
+    # A trailing stop that sells nothing still moves the position's stop bar by bar.
+    trailing = Cross()
+    trailing.trail_ranges = 2.0
+    assert trailing.exits_anywhere(features.T, bars.close) is None

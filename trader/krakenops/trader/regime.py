@@ -52,7 +52,7 @@ class Regime(StrEnum):
     PANIC = "PANIC"
 
 
-@dataclass(slots=True)  # not frozen: one is built every bar (see pipeline.Bar)
+@dataclass(slots=True)  # not frozen: one is built every bar (see market.Bar)
 class MarketState:
     """Equal-weighted averages of the per-symbol features the regime is read from."""
 

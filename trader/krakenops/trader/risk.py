@@ -154,6 +154,7 @@ class RiskManager:
         # engine asks at every step).
         self._day_ends: datetime | None = None
         self._phase_at: datetime | None = None
+        self._phase_of: DowntimeWindow | None = None
         self._accepting = False
         # A day's loss is measured from the marks of that day. The book's marks at start-up are
         # those of when the trader stopped (yesterday's, after a window across midnight): with
@@ -244,10 +245,11 @@ class RiskManager:
 
     def accepting_orders(self) -> bool:
         """Whether now is in the trading phase: neither the window nor its transition."""
-        now = self.clock.now()
+        now, window = self.clock.now(), self.window
         # A step asks before deciding and again for each order: the answer for this instant holds.
-        if now != self._phase_at:
-            self._phase_at, self._accepting = now, self.window.accepts_orders(now)
+        if now != self._phase_at or window is not self._phase_of:
+            self._phase_at, self._phase_of = now, window
+            self._accepting = window.accepts_orders(now)
         return self._accepting
 
     def roll_day(self, *, fresh_marks: bool = True) -> None:

@@ -35,8 +35,9 @@ class Wakeups:
     A step is asked of the engine when some symbol with a warm bar in the trading phase is
     watched there: unheld, by an active strategy's entry rules (with the price of its last exit
     while it remembers one); held, by an active strategy's reduce rule or by the exit rules of
-    the strategy that owns it, read ahead. Each is the strategy's own rule (see `Rules`),
-    evaluated over the whole history; strategies not written as rules are asked every bar.
+    the strategy that owns it: marked over the whole history if they read no position, else
+    read ahead over the position's next bars. Each is the strategy's own rule (see `Rules`);
+    strategies not written as rules are asked every bar.
     """
 
     def __init__(

@@ -131,7 +131,11 @@ class Rules:
         return False
 
     def exit_rules(self, f: Columns, close: Values, held: Held) -> Sequence[Rule]:
-        """Rules to close a position it owns, between the stop (and target) and the time limit."""
+        """Rules to close a position it owns, between the stop (and target) and the time limit.
+
+        They read only their arguments (no state the strategy changes as it trades): a replay
+        evaluates them once over the history when they do not read `held`.
+        """
         return ()
 
     # what a step asks
@@ -211,8 +215,12 @@ class Rules:
         position; None if one does (the stop, the target, the time limit or the strategy's own).
 
         A rule that reads no position fires at the same bars for every position: a replay marks
-        them once, as it marks the entries, instead of reading ahead for each position.
+        them once, as it marks the entries, instead of reading ahead for each position. A
+        trailing stop moves the position's stop at every bar, even one that only sizes the entry
+        (`stop_exits` False): its bars are read ahead.
         """
+        if self.trail_ranges is not None:
+            return None
         probe = _Probe()
         rules = self.all_exit_rules(f, close, cast(Held, probe))
         return None if probe.read else fires(rules, len(close))
