@@ -15,6 +15,7 @@ from krakenops.core.jsonlog import event
 from krakenops.core.marketdata import BAR_SECONDS
 from krakenops.core.window import WindowPhase, WindowStatus
 from krakenops.trader.engine import StepReport, build_engine
+from krakenops.trader.execution.orders import VENUE_REJECTED
 from krakenops.trader.execution.registry import Venue
 from krakenops.trader.feeds import MarketFeed
 from krakenops.trader.holding import BuyAndHold
@@ -213,7 +214,7 @@ class TradingLoop:
             self.journal.save_positions(self.portfolio)
             self.venue.save()
         reasons = [d.reason.value for _, d in report.denials]
-        reasons += ["venue_rejected"] * len(report.rejected)
+        reasons += [VENUE_REJECTED] * len(report.rejected)
         for reason in reasons:
             self._reject(reason, 1)
         for cause, n in report.skipped.items():

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from krakenops.core.window import WindowPhase
+from krakenops.trader.execution.orders import VENUE_REJECTED
 from krakenops.trader.model import STRATEGY_NAMES
 from krakenops.trader.regime import Regime
 from krakenops.trader.risk import DenialReason
@@ -123,7 +124,7 @@ class TraderMetrics:
         )
         # Zero series for every reason the risk manager or the venue gives, so that a dashboard
         # shows them and an increase() sees the first refusal.
-        for reason in [*DenialReason, "venue_rejected"]:
+        for reason in [*DenialReason, VENUE_REJECTED]:
             self.rejections.labels(env, reason)
         self._model_id: str | None = None
         self._symbols: set[str] = set()

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Protocol
 
 __all__ = [
+    "VENUE_REJECTED",
     "ExecutionClient",
     "Fill",
     "OrderIntent",
@@ -16,6 +17,9 @@ __all__ = [
     "OrderType",
     "Side",
 ]
+
+# The reason counted, beside the risk manager's denials, for an order the venue refused.
+VENUE_REJECTED = "venue_rejected"
 
 
 class Side(StrEnum):

@@ -15,7 +15,7 @@ from krakenops.core.clock import ManualClock
 from krakenops.core.config import EnvironmentConfig
 from krakenops.core.marketdata import Bars
 from krakenops.trader.engine import StepReport, build_engine
-from krakenops.trader.execution.orders import Fill, Side
+from krakenops.trader.execution.orders import VENUE_REJECTED, Fill, Side
 from krakenops.trader.model import ConfidenceModel
 from krakenops.trader.regime import REGIME_CODES
 from krakenops.trader.replay.quiet import QuietSteps
@@ -193,6 +193,6 @@ def _collect(
     for _, denial in report.denials:
         rejections[denial.reason.value] = rejections.get(denial.reason.value, 0) + 1
     if report.rejected:
-        rejections["venue_rejected"] = rejections.get("venue_rejected", 0) + len(report.rejected)
+        rejections[VENUE_REJECTED] = rejections.get(VENUE_REJECTED, 0) + len(report.rejected)
     for cause, count in report.skipped.items():
         rejections[cause] = rejections.get(cause, 0) + count
